@@ -1,0 +1,174 @@
+"""Target names: the built-ins, the ``cachespec.targets`` entry points, and ``module:Class``.
+
+``resolve_target(name)`` returns a Target whose ``name`` is ``name``, so that any process (a check
+worker, a stress worker, a pytest-xdist worker) rebuilds the same target from the string alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from ._subject import Target, TargetError
+from ._torchshaped import TorchShapedTarget, load_object, torch_shaped
+from .adapters._base import Adapter
+
+ENTRY_POINT_GROUP = "cachespec.targets"
+
+#: the targets `cachespec check` runs when given none
+REFERENCE_TARGETS: tuple[str, ...] = ("reference-memory", "reference-disk", "reference-inductor-disk")
+
+
+def _class_target(path: str, description: str) -> Callable[[str], Target]:
+    def make(name: str) -> Target:
+        return TorchShapedTarget(name, _import_builtin(path, name), description)
+
+    return make
+
+
+def _adapter_target(path: str) -> Callable[[str], Target]:
+    def make(name: str) -> Target:
+        cls = _import_builtin(path, name)
+        return cls(name)  # type: ignore[no-any-return]
+
+    return make
+
+
+def _import_builtin(path: str, name: str) -> Any:
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, attr)
+    except (ImportError, AttributeError) as err:
+        missing = getattr(err, "name", None) or module_name
+        raise TargetError(f"target {name!r} is unavailable: cannot import {missing!r} "
+                          f"({err}); {_install_hint(path)}") from err
+
+
+def _install_hint(path: str) -> str:
+    if path.startswith("torch"):
+        return "install it with pip install 'cachespec[torch]'"
+    if "diskcache" in path:
+        return "install it with pip install 'cachespec[diskcache]'"
+    return "reinstall cachespec (pip install -e .)"
+
+
+#: name -> (description, factory(name) -> Target)
+_BUILTINS: dict[str, tuple[str, Callable[[str], Target]]] = {
+    "reference-memory": ("cachespec.reference.InMemoryCache",
+                         _class_target("cachespec.reference:InMemoryCache",
+                                       "cachespec.reference.InMemoryCache")),
+    "reference-disk": ("cachespec.reference.OnDiskCache",
+                       _class_target("cachespec.reference:OnDiskCache",
+                                     "cachespec.reference.OnDiskCache")),
+    "reference-inductor-disk": ("cachespec.reference.InductorOnDiskCache",
+                                _class_target("cachespec.reference:InductorOnDiskCache",
+                                              "cachespec.reference.InductorOnDiskCache")),
+    "torch-memory": ("torch._inductor.cache.InMemoryCache",
+                     _class_target("torch._inductor.cache:InMemoryCache",
+                                   "torch._inductor.cache.InMemoryCache")),
+    "torch-disk": ("torch._inductor.cache.OnDiskCache",
+                   _class_target("torch._inductor.cache:OnDiskCache",
+                                 "torch._inductor.cache.OnDiskCache")),
+    "torch-caching-memory": (
+        "torch._inductor.runtime.caching.implementations._InMemoryCacheImpl (adapter)",
+        _adapter_target("cachespec.conformance.adapters.torch_caching:TorchCachingMemory")),
+    "torch-caching-disk": (
+        "torch._inductor.runtime.caching.implementations._OnDiskCacheImpl (adapter)",
+        _adapter_target("cachespec.conformance.adapters.torch_caching:TorchCachingDisk")),
+    "diskcache": ("diskcache.Cache(directory), add() as insert (adapter)",
+                  _adapter_target("cachespec.conformance.adapters.diskcache:DiskCacheAdapter")),
+}
+
+BUILTIN_TARGETS: tuple[str, ...] = tuple(_BUILTINS)
+
+
+def _entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _from_entry_point(name: str, ep: Any) -> Target:
+    try:
+        obj = ep.load()
+    except Exception as err:
+        raise TargetError(f"target {name!r} (entry point {ep.value!r} of package "
+                          f"{getattr(ep.dist, 'name', '?')!r}) failed to load: "
+                          f"{type(err).__name__}: {err}") from err
+    if isinstance(obj, type) and issubclass(obj, Adapter):
+        return obj(name)
+    if isinstance(obj, Adapter):
+        obj.name = name  # the entry-point name is how other processes find it again
+        return obj
+    if isinstance(obj, type):
+        return TorchShapedTarget(name, obj)
+    if callable(obj) and not isinstance(obj, Target):
+        # a factory returning a Target
+        obj = obj()
+    if isinstance(obj, Target):
+        return obj
+    raise TargetError(f"entry point {name!r} ({ep.value}) is neither a Target, an Adapter nor a "
+                      "cache class; see the cachespec.targets documentation")
+
+
+def resolve_target(name: str) -> Target:
+    """The target called ``name``: a built-in, an entry point, or ``module:Class``.
+
+    Raises TargetError with a one-line message saying what to do.
+    """
+    name = name.strip()
+    if name in _BUILTINS:
+        return _BUILTINS[name][1](name)
+    if ":" in name:
+        return torch_shaped(name)
+    eps = _entry_points()
+    if name in eps:
+        return _from_entry_point(name, eps[name])
+    known = ", ".join([*_BUILTINS, *sorted(eps)])
+    raise TargetError(f"unknown target {name!r}; use one of {known}, or 'module:Class' "
+                      "(run `cachespec targets` for details)")
+
+
+@dataclass(frozen=True)
+class TargetListing:
+    """One row of ``cachespec targets``: a name and either its capabilities or why it is unavailable."""
+
+    name: str
+    description: str
+    source: str  #: "built-in" or the distribution that registered the entry point
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+    error: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.error is None
+
+
+def _listing(name: str, description: str, source: str, make: Callable[[], Target]) -> TargetListing:
+    try:
+        target = make()
+    except TargetError as err:
+        return TargetListing(name, description, source, error=str(err))
+    except Exception as err:  # a broken third-party target must not break the listing
+        return TargetListing(name, description, source, error=f"{type(err).__name__}: {err}")
+    return TargetListing(name, description or getattr(target, "description", ""), source,
+                         frozenset(target.capabilities))
+
+
+def list_targets() -> list[TargetListing]:
+    """Every named target (built-ins, then entry points), resolving each to read its capabilities."""
+    rows = [_listing(name, desc, "built-in", lambda n=name, f=make: f(n))  # type: ignore[misc]
+            for name, (desc, make) in _BUILTINS.items()]
+    for name, ep in sorted(_entry_points().items()):
+        if name in _BUILTINS:
+            continue
+        source = getattr(ep.dist, "name", None) or ep.value
+        rows.append(_listing(name, ep.value, source,
+                             lambda n=name, e=ep: _from_entry_point(n, e)))  # type: ignore[misc]
+    return rows
+
+
+__all__ = ["BUILTIN_TARGETS", "ENTRY_POINT_GROUP", "REFERENCE_TARGETS", "TargetListing",
+           "list_targets", "load_object", "resolve_target"]

@@ -1,0 +1,169 @@
+"""The adapter protocol: how a cache that is *not* shaped like torch's becomes a Target.
+
+Subclass :class:`Adapter`, say which capabilities the cache has, and translate the four core
+operations. Everything else (reopen, async, version, loaders, locks, entry files) has a default
+that either follows from the core operations or raises ``NotImplementedError`` for a capability
+the adapter does not claim (clauses needing it are then ``n/a``)::
+
+    from cachespec.conformance import Adapter, CORE, PERSISTENT, PROCESSES
+
+    class KVStoreAdapter(Adapter):
+        capabilities = frozenset({CORE, PERSISTENT, PROCESSES})
+        error_type = kvstore.StoreError
+
+        def create(self, storage):           # one native instance on that directory
+            return kvstore.Store(storage)
+
+        def get(self, native, key):          # value or None
+            hit = native.lookup(key)
+            return None if hit is None else hit.payload
+
+        def insert(self, native, key, value):  # True iff this call stored the value
+            return native.put_if_absent(key, value)
+
+Name it on the command line as ``mypkg.adapters:KVStoreAdapter`` (``resolve_target`` instantiates
+a class that subclasses :class:`Adapter`), or register an instance under the ``cachespec.targets``
+entry-point group. The adapter's ``name`` must resolve back to it in a fresh process, since child
+processes rebuild targets by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from .._subject import ASYNC, CORE, ENV_LOADER, FILE_LOADER, LOCK, VERSION, Target
+
+#: file names that hold locks or in-flight temporaries, never entries
+_LOCK_SUFFIXES = (".lock",)
+
+
+class Adapter:
+    """Base class for targets that wrap a native cache object; override the hooks you need."""
+
+    name: str = ""
+    description: str = ""
+    capabilities: frozenset[str] = frozenset({CORE})
+    error_type: type[BaseException] = Exception
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None:
+            self.name = name
+        if not self.name:
+            cls = type(self)
+            self.name = f"{cls.__module__}:{cls.__qualname__}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} caps={sorted(self.capabilities)}>"
+
+    # -- hooks: core ---------------------------------------------------------------------
+    def create(self, storage: Path | None) -> Any:
+        """A new native instance storing under ``storage`` (None: a loader-built or in-memory one)."""
+        raise NotImplementedError
+
+    def get(self, native: Any, key: Any) -> Any | None:
+        raise NotImplementedError
+
+    def insert(self, native: Any, key: Any, value: Any) -> bool:
+        raise NotImplementedError
+
+    # -- hooks: optional -----------------------------------------------------------------
+    def get_async(self, native: Any, key: Any, executor: Executor) -> Future[Any]:
+        return executor.submit(self.get, native, key)
+
+    def insert_async(self, native: Any, key: Any, value: Any, executor: Executor) -> Future[bool]:
+        return executor.submit(self.insert, native, key, value)
+
+    def lock_for(self, native: Any, key: Any) -> AbstractContextManager[Any]:
+        raise NotImplementedError(f"{self.name} has no {LOCK!r} capability")
+
+    def entry_files(self, native: Any, storage: Path | None) -> Iterator[Path]:
+        """Regular files under ``storage`` except lock files and anything in a ``locks`` dir."""
+        if storage is None or not storage.exists():
+            return iter(())
+        return (
+            p for p in sorted(storage.rglob("*"))
+            if p.is_file() and not p.name.endswith(_LOCK_SUFFIXES)
+            and "locks" not in p.relative_to(storage).parts[:-1]
+        )
+
+    def close(self, native: Any) -> None:
+        closer = getattr(native, "close", None)
+        if callable(closer):
+            closer()
+
+    def get_version(self) -> int:
+        raise NotImplementedError(f"{self.name} has no {VERSION!r} capability")
+
+    def set_version(self, version: int) -> None:
+        raise NotImplementedError(f"{self.name} has no {VERSION!r} capability")
+
+    def load_env_var(self, name: str) -> Any:
+        raise NotImplementedError(f"{self.name} has no {ENV_LOADER!r} capability")
+
+    def load_file_path(self, path: Path) -> Any:
+        raise NotImplementedError(f"{self.name} has no {FILE_LOADER!r} capability")
+
+    # -- the Target protocol, built from the hooks ----------------------------------------
+    def open(self, storage: Path) -> AdapterSubject:
+        storage = Path(storage)
+        storage.mkdir(parents=True, exist_ok=True)
+        return AdapterSubject(self, self.create(storage), storage)
+
+    def from_env_var(self, name: str) -> AdapterSubject:
+        return AdapterSubject(self, self.load_env_var(name), None)
+
+    def from_file_path(self, path: Path) -> AdapterSubject:
+        return AdapterSubject(self, self.load_file_path(Path(path)), None)
+
+
+class AdapterSubject:
+    """One open native instance, seen through its adapter (implements ``Subject``)."""
+
+    def __init__(self, adapter: Adapter, native: Any, storage: Path | None) -> None:
+        self.adapter = adapter
+        self.target: Target = adapter  # type: ignore[assignment]
+        self.native = native
+        self.storage = storage
+
+    def __repr__(self) -> str:
+        return f"<Subject of {self.adapter.name!r} at {self.storage}>"
+
+    def get(self, key: Any) -> Any | None:
+        return self.adapter.get(self.native, key)
+
+    def insert(self, key: Any, value: Any) -> bool:
+        return self.adapter.insert(self.native, key, value)
+
+    def get_async(self, key: Any, executor: Executor) -> Future[Any]:
+        if ASYNC not in self.adapter.capabilities:
+            raise NotImplementedError(f"{self.adapter.name} has no {ASYNC!r} capability")
+        return self.adapter.get_async(self.native, key, executor)
+
+    def insert_async(self, key: Any, value: Any, executor: Executor) -> Future[bool]:
+        if ASYNC not in self.adapter.capabilities:
+            raise NotImplementedError(f"{self.adapter.name} has no {ASYNC!r} capability")
+        return self.adapter.insert_async(self.native, key, value, executor)
+
+    def reopen(self) -> AdapterSubject:
+        if self.storage is None:
+            raise NotImplementedError(f"a {self.adapter.name} instance without storage cannot reopen")
+        return self.adapter.open(self.storage)
+
+    def lock_for(self, key: Any) -> AbstractContextManager[Any]:
+        return self.adapter.lock_for(self.native, key)
+
+    def entry_files(self) -> Iterator[Path]:
+        return self.adapter.entry_files(self.native, self.storage)
+
+    def close(self) -> None:
+        self.adapter.close(self.native)
+
+    def __enter__(self) -> AdapterSubject:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,321 @@
+"""``OnDiskCache``: one file per key, published atomically, read without locks.
+
+Layout under ``base_dir`` (documented in the README)::
+
+    v<version>/<d[:2]>/<d[2:]>   one entry; d = hex SHA-256 of the canonical key encoding
+    locks/<d[:4]>.lock           filelock lock files (only ever taken to repair a corrupt entry)
+
+An entry file is ``b"CSP\\x01"``, the payload length (8 bytes, big-endian), then the payload
+(the restricted pickle of the value). A writer builds the complete file where no reader can see it
+(an ``O_TMPFILE`` inode, or a named temporary on file systems without one) and publishes it with
+``link(2)``, which fails if the name exists: so the first insert wins, a reader sees nothing or a
+whole entry, and a writer killed at any instant leaves nothing behind (an unnamed inode is freed
+by the kernel). Each version has its own directory, so entries of another version are invisible
+and never destroyed: processes running different versions share a directory without fighting
+over file names, which replacing stale files in place cannot offer. The only lock guards the
+replacement of an entry found corrupt, so two inserters cannot both replace it.
+"""
+
+from __future__ import annotations
+
+import errno
+import getpass
+import os
+import re
+import secrets
+import struct
+from hashlib import sha256
+from pathlib import Path
+from tempfile import gettempdir
+from typing import Any, Callable
+
+from filelock import FileLock, Timeout
+
+from cachespec.reference._base import AsyncCache
+from cachespec.reference._errors import CacheError
+from cachespec.reference._keys import encode_key
+from cachespec.reference._values import decode_value, encode_value
+
+MAGIC = b"CSP\x01"
+_HEADER = struct.Struct(">4sQ")
+LOCK_TIMEOUT = 30.0  #: seconds to wait for a repair lock before giving up with CacheError
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_TEMP_MARK = ".tmp-"
+
+
+def pack_entry(payload: bytes) -> bytes:
+    """The bytes of an entry file holding ``payload``."""
+    return _HEADER.pack(MAGIC, len(payload)) + payload
+
+
+def unpack_entry(data: bytes, where: str) -> Any:
+    """The value in an entry file's bytes; CacheError if they are not one complete entry."""
+    if len(data) < _HEADER.size:
+        raise CacheError(f"{where}: entry truncated to {len(data)} bytes")
+    magic, length = _HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise CacheError(f"{where}: not a cachespec entry (bad magic {magic!r})")
+    if length != len(data) - _HEADER.size:
+        raise CacheError(f"{where}: entry holds {len(data) - _HEADER.size} payload bytes, header says {length}")
+    return decode_value(memoryview(data)[_HEADER.size:], where)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class OnDiskCache(AsyncCache):
+    """A cache shared by every instance, thread and process using the same ``base_dir``.
+
+    ``version`` (an int class attribute) namespaces entries: those written under another version
+    are invisible to ``get`` and do not stop ``insert``.
+    """
+
+    version: int = 0
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None and (not isinstance(name, str) or not name or "/" in name or "\0" in name
+                                 or name in (".", "..")):
+            raise CacheError(f"name must be a non-empty file name without '/', got {name!r}")
+        self.name = name or "on_disk_cache"
+        self._root: str | None = None
+        self._made_dirs: set[str] = set()
+        self._swept: set[str] = set()
+
+    # -- where things live ----------------------------------------------------------------------
+    def _default_base_dir(self) -> Path:
+        return Path(gettempdir()) / "cache" / self.name
+
+    @property
+    def base_dir(self) -> Path:
+        """The directory holding this cache's entries and lock files (settable)."""
+        if self._root is None:
+            self._root = os.fspath(self._default_base_dir())
+        return Path(self._root)
+
+    @base_dir.setter
+    def base_dir(self, value: str | os.PathLike[str]) -> None:
+        if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+            raise CacheError(f"base_dir must be a non-empty str or os.PathLike, got {value!r}")
+        self._root = os.path.abspath(os.fspath(value))
+        self._made_dirs = set()
+
+    def _version(self) -> int:
+        version = type(self).version
+        if type(version) is not int:
+            raise CacheError(f"{type(self).__qualname__}.version must be an int, got {version!r}")
+        return version
+
+    def _digest(self, key: Any) -> str:
+        return sha256(encode_key(key)).hexdigest()
+
+    def _entry_path_of(self, digest: str) -> str:
+        return os.path.join(os.fspath(self.base_dir), f"v{self._version()}", digest[:2], digest[2:])
+
+    def entry_path(self, key: Any) -> Path:
+        """The file that holds (or would hold) ``key``'s entry under the current version."""
+        return Path(self._entry_path_of(self._digest(key)))
+
+    def lock_path(self, key: Any) -> Path:
+        """The lock file guarding repairs of ``key``'s entry (a :class:`filelock.FileLock` path)."""
+        return self.base_dir / "locks" / f"{self._digest(key)[:4]}.lock"
+
+    # -- reads: no lock -----------------------------------------------------------------------------
+    def get(self, key: Any) -> Any | None:
+        return self._read(self._entry_path_of(self._digest(key)))
+
+    def _read(self, path: str) -> Any | None:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise CacheError(f"cannot read entry {path}: {err.strerror or err}") from err
+        return unpack_entry(data, f"entry {path}")
+
+    # -- writes -------------------------------------------------------------------------------------
+    def insert(self, key: Any, value: Any) -> bool:
+        return self._publish(self._digest(key), pack_entry(encode_value(value)))
+
+    def _prepare_insert(self, key: Any, value: Any) -> Callable[[], bool]:
+        # Encode now: the value is captured when insert_async is called, not when the job runs.
+        digest, blob = self._digest(key), pack_entry(encode_value(value))
+        return lambda: self._publish(digest, blob)
+
+    def _prepare_get(self, key: Any) -> Callable[[], Any | None]:
+        digest = self._digest(key)
+        return lambda: self._read(self._entry_path_of(digest))
+
+    def _ensure_dir(self, directory: str) -> None:
+        if directory in self._made_dirs:
+            return
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as err:
+            raise CacheError(f"cannot create cache directory {directory}: {err.strerror or err}") from err
+        self._made_dirs.add(directory)
+
+    def _publish(self, digest: str, blob: bytes) -> bool:
+        path = self._entry_path_of(digest)
+        directory = os.path.dirname(path)
+        self._ensure_dir(directory)
+        try:
+            staged = _Staged(directory, blob, self)
+        except FileNotFoundError:  # the directory was removed under us: make it again, once
+            self._made_dirs.discard(directory)
+            self._ensure_dir(directory)
+            staged = _Staged(directory, blob, self)
+        with staged:
+            if staged.publish(path):
+                return True
+            try:
+                self._read(path)
+                return False
+            except CacheError:
+                return self._repair(digest, path, staged)
+
+    def _repair(self, digest: str, path: str, staged: _Staged) -> bool:
+        """Replace the corrupt entry at ``path`` with ``staged``, unless someone else already did."""
+        lock_dir = os.path.join(os.fspath(self.base_dir), "locks")
+        self._ensure_dir(lock_dir)
+        try:
+            with FileLock(os.path.join(lock_dir, f"{digest[:4]}.lock"), timeout=LOCK_TIMEOUT):
+                try:
+                    if self._read(path) is not None or os.path.exists(path):
+                        return False  # repaired meanwhile (a present entry may hold None itself)
+                except CacheError:
+                    os.unlink(path)  # only lock holders ever unlink, so this is still the corrupt file
+                # A lock-free inserter may link between our unlink and link: then it wins, we lose.
+                return staged.publish(path)
+        except Timeout as err:
+            raise CacheError(f"timed out after {LOCK_TIMEOUT} s waiting for the repair lock of {path}") from err
+        except OSError as err:
+            raise CacheError(f"cannot repair corrupt entry {path}: {err.strerror or err}") from err
+
+    def _sweep_temps(self, directory: str) -> None:
+        """Remove named temporaries left by dead writers (only used without O_TMPFILE)."""
+        if directory in self._swept:
+            return
+        self._swept.add(directory)
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(_TEMP_MARK):
+                pid = name[len(_TEMP_MARK):].split("-", 1)[0]
+                if pid.isdigit() and not _pid_alive(int(pid)):
+                    try:
+                        os.unlink(os.path.join(directory, name))
+                    except OSError:
+                        pass
+
+
+_ROOT_FD = -1
+
+
+def _root_fd() -> int:
+    global _ROOT_FD
+    if _ROOT_FD < 0:
+        _ROOT_FD = os.open("/", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    return _ROOT_FD
+
+
+class _Staged:
+    """A complete entry written where no reader can see it, ready to be linked into place."""
+
+    # Once a file system refuses O_TMPFILE we stop asking (per process; the answer is per FS,
+    # but one cache directory lives on one file system).
+    tmpfile_works = bool(_O_TMPFILE)
+
+    def __init__(self, directory: str, blob: bytes, cache: OnDiskCache) -> None:
+        self.fd = -1
+        self.temp_name: str | None = None
+        if _Staged.tmpfile_works:
+            try:
+                self.fd = os.open(directory, _O_TMPFILE | os.O_WRONLY, 0o644)
+            except FileNotFoundError:
+                raise  # the directory is gone: the caller makes it again
+            except OSError as err:
+                if err.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                    raise CacheError(f"cannot write in {directory}: {err.strerror}") from err
+                _Staged.tmpfile_works = False  # this file system has no O_TMPFILE
+        if self.fd < 0:
+            cache._sweep_temps(directory)
+            self.temp_name = os.path.join(directory, f"{_TEMP_MARK}{os.getpid()}-{secrets.token_hex(8)}")
+            try:
+                self.fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileNotFoundError:
+                raise  # the directory is gone: the caller makes it again
+            except OSError as err:
+                raise CacheError(f"cannot write in {directory}: {err.strerror}") from err
+        try:
+            view = memoryview(blob)
+            while view:
+                view = view[os.write(self.fd, view):]
+        except OSError as err:
+            self.__exit__()
+            raise CacheError(f"cannot write entry in {directory}: {err.strerror}") from err
+
+    def publish(self, path: str) -> bool:
+        """Link the staged file to ``path``; False if ``path`` exists."""
+        try:
+            if self.temp_name is not None:
+                os.link(self.temp_name, path)
+            else:
+                # CPython calls plain link(2), which does not follow the /proc magic link, unless a
+                # dir fd is given; with one it calls linkat(..., AT_SYMLINK_FOLLOW). The fd is only
+                # a formality: the source path is absolute.
+                os.link(f"/proc/self/fd/{self.fd}", path, src_dir_fd=_root_fd(), follow_symlinks=True)
+            return True
+        except FileExistsError:
+            return False
+        except FileNotFoundError as err:
+            if self.temp_name is None and not os.path.exists("/proc/self/fd"):
+                _Staged.tmpfile_works = False  # no /proc: named temporaries from now on
+                raise CacheError("/proc is not mounted; retry the insert") from err
+            raise CacheError(f"cannot publish entry {path}: {err.strerror}") from err
+        except OSError as err:
+            raise CacheError(f"cannot publish entry {path}: {err.strerror}") from err
+
+    def __enter__(self) -> _Staged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self.temp_name is not None:
+            try:
+                os.unlink(self.temp_name)
+            except FileNotFoundError:
+                pass
+            self.temp_name = None
+
+
+def _torch_default_cache_dir() -> str:
+    """torch's ``default_cache_dir()``, without importing torch."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, ModuleNotFoundError, OSError):
+        user = f"uid_{os.getuid()}" if hasattr(os, "getuid") else "unknown_user"
+    return os.path.join(gettempdir(), "torchinductor_" + re.sub(r'[\\/:*?"<>|]', "_", user))
+
+
+class InductorOnDiskCache(OnDiskCache):
+    """The on-disk cache Inductor uses: ``$TORCHINDUCTOR_CACHE_DIR`` (else torch's default
+    ``<tempdir>/torchinductor_<user>``) plus ``cache/inductor_on_disk_cache``."""
+
+    def __init__(self) -> None:
+        super().__init__("inductor_on_disk_cache")
+
+    def _default_base_dir(self) -> Path:
+        root = os.environ.get("TORCHINDUCTOR_CACHE_DIR") or _torch_default_cache_dir()
+        return Path(root) / "cache" / self.name

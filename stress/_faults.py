@@ -92,13 +92,33 @@ class KillFault:
         self.due = now + self.interval * self.rng.uniform(0.5, 1.5)
 
 
+def entry_paths(subject: Any, keys: list[str]) -> dict[str, str]:
+    """``{entry file path: repr(key)}`` where the implementation tells a key's file
+    (``entry_path(key)`` or torch's ``_fpath_from_key(key)``); empty when it does not."""
+    native = getattr(subject, "native", subject)
+    for name in ("entry_path", "_fpath_from_key"):
+        method = getattr(native, name, None)
+        if callable(method):
+            try:
+                return {os.path.realpath(method(k)): repr(k) for k in keys}
+            except Exception:
+                return {}
+    return {}
+
+
 class CorruptFault:
-    """Truncate an entry file, or overwrite part of it with garbage, while the run goes on."""
+    """Truncate an entry file, or overwrite part of it with garbage, while the run goes on.
+
+    The corrupter is one more writer, of garbage: its meta event names the file and, where the
+    target says which file holds which key, the key, so the checker can excuse exactly that.
+    """
 
     def __init__(self, entry_files: Callable[[], Iterator[Path]], writer: Writer,
-                 rng: random.Random, interval: float, stop_at: float) -> None:
+                 rng: random.Random, interval: float, stop_at: float,
+                 paths: dict[str, str] | None = None) -> None:
         self.entry_files, self.writer, self.rng = entry_files, writer, rng
         self.interval, self.stop_at = interval, stop_at
+        self.paths = paths or {}
         self.due = time.monotonic() + interval
         self.counts = {"truncate": 0, "garbage": 0}
 
@@ -130,7 +150,8 @@ class CorruptFault:
                 detail = {"size": size, "offset": offset, "length": len(junk)}
         except OSError:
             return  # replaced or removed under us: nothing was corrupted
-        self.writer.meta(fault="corrupt", mode=mode, file=str(path), **detail)
+        key = self.paths.get(os.path.realpath(path))
+        self.writer.meta(fault="corrupt", mode=mode, file=str(path), key=key, **detail)
         self.counts[mode] += 1
 
 

@@ -1,0 +1,1 @@
+"""Deliberately broken cache implementations the spec must catch."""

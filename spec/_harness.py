@@ -1,0 +1,161 @@
+"""What every check shares: the Violation record, clause-tagged assertions that can be switched
+off, running a state machine and turning its failure into a Violation with a replayable program.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypothesis import reporting, settings
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
+
+from cachespec.conformance._subject import Target
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A clause the target broke, why, and how to replay it (None if not replayable)."""
+
+    clause_id: str
+    error: str
+    counterexample: str | None
+
+
+class ClauseFailure(AssertionError):
+    """A failed assertion of one clause; one subclass per clause keeps Hypothesis' shrinker on
+    the same bug instead of sliding to another clause."""
+
+    clause_id = "?"
+
+
+_FAILURE_TYPES: dict[str, type[ClauseFailure]] = {}
+
+
+def failure_type(clause_id: str) -> type[ClauseFailure]:
+    cls = _FAILURE_TYPES.get(clause_id)
+    if cls is None:
+        name = "Violated_" + clause_id.replace("-", "_")
+        cls = type(name, (ClauseFailure,), {"clause_id": clause_id, "__module__": __name__})
+        _FAILURE_TYPES[clause_id] = cls
+    return cls
+
+
+class Asserter:
+    """Raises the clause's failure when an enabled clause's condition is false."""
+
+    def __init__(self, enabled: frozenset[str]) -> None:
+        self.enabled = enabled
+
+    def on(self, clause_id: str) -> bool:
+        return clause_id in self.enabled
+
+    def check(self, clause_id: str, ok: bool, message: str | Callable[[], str]) -> None:
+        if not ok and clause_id in self.enabled:
+            raise failure_type(clause_id)(message() if callable(message) else message)
+
+    def fail(self, clause_id: str, message: str) -> None:
+        self.check(clause_id, False, message)
+
+
+class Violations:
+    """Collects at most one violation per enabled clause (for non-Hypothesis runs)."""
+
+    def __init__(self, enabled: frozenset[str]) -> None:
+        self.enabled = enabled
+        self.found: dict[str, Violation] = {}
+
+    def on(self, clause_id: str) -> bool:
+        return clause_id in self.enabled and clause_id not in self.found
+
+    def add(self, clause_id: str, error: str, counterexample: str | None) -> None:
+        if self.on(clause_id):
+            self.found[clause_id] = Violation(clause_id, error, counterexample)
+
+    def check(self, clause_id: str, ok: bool, error: str | Callable[[], str],
+              counterexample: str | Callable[[], str] | None) -> bool:
+        if not ok and self.on(clause_id):
+            self.add(clause_id, error() if callable(error) else error,
+                     counterexample() if callable(counterexample) else counterexample)
+        return ok
+
+    def list(self) -> list[Violation]:
+        return list(self.found.values())
+
+
+def run_machine(machine: type[RuleBasedStateMachine], run_settings: settings,
+                unexpected_clause: str) -> list[Violation]:
+    """Run a machine; a failure becomes one Violation with the shrunk program as counterexample.
+
+    An exception that is not a ClauseFailure is blamed on ``unexpected_clause``.
+    """
+    printed: list[str] = []
+    try:
+        with reporting.with_reporter(lambda s: printed.append(str(s))):
+            run_state_machine_as_test(machine, settings=run_settings)
+    except ClauseFailure as e:
+        return [Violation(e.clause_id, str(e), _program(e, printed))]
+    except Exception as e:  # noqa: BLE001 - any crash of the target is a finding
+        return [Violation(unexpected_clause, f"{type(e).__name__}: {e}", _program(e, printed))]
+    return []
+
+
+def _program(e: BaseException, printed: list[str]) -> str:
+    lines = [n for n in getattr(e, "__notes__", []) if isinstance(n, str)] + printed
+    return "\n".join(s.strip("\n") for s in lines).strip() or "(no program printed)"
+
+
+def error_name(e: BaseException) -> str:
+    return f"{type(e).__name__}: {str(e)[:200]}"
+
+
+def is_cache_error(target: Target, e: BaseException) -> bool:
+    return isinstance(e, target.error_type)
+
+
+@contextmanager
+def fast_switching(interval: float = 1e-6) -> Iterator[None]:
+    """Switch threads very often so check-then-act races show up in bounded runs."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(interval)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
+
+
+def rebuild_target(target: Target) -> Target:
+    """In a child process: the target rebuilt from its name, or the inherited one (fork) when
+    the name does not resolve (inline test targets)."""
+    try:
+        from cachespec.conformance import resolve_target  # type: ignore[attr-defined]
+
+        return resolve_target(target.name)
+    except Exception:  # noqa: BLE001
+        return target
+
+
+def kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def new_dir(base: Path, prefix: str) -> Path:
+    """A fresh, unique directory under ``base``."""
+    n = 0
+    while True:
+        p = base / f"{prefix}-{os.getpid()}-{threading.get_ident() % 10000}-{n}"
+        try:
+            p.mkdir(parents=True)
+            return p
+        except FileExistsError:
+            n += 1

@@ -1,0 +1,404 @@
+"""Linearizability checker for histories of a write-once cache, in time linear in the history.
+
+Every key (per ``group``) is a write-once register: absent until one insert takes effect at a
+point ``L``, then present with that insert's value forever. A history is linearizable iff a
+winner ``w`` and a point ``L`` in ``[invoke(w), complete(w)]`` exist with
+
+- ``L >= N``: ``N`` is the latest invocation of a get that returned None (it must precede L),
+- ``L <= E``: ``E`` is the earliest completion of an op that saw the key present (a get that
+  returned a value, an insert that returned False), and every value read is ``w``'s value.
+
+(Given ``L``, put each absent-observer at its invocation and each present-observer at its
+completion: those points lie in their intervals, so the order respects real time.) Hence
+``max(inv_w, N) <= min(cmp_w, E)`` decides the key, and it splits into four pairwise tests,
+each a named violation: ``E < inv_w`` (read-before-write / late-winner), ``N > cmp_w``
+(lost-write), ``N > E`` (stale-read). Only the extremes ``N``, ``E`` and the winner matter, so
+one pass keeps, per key, O(1) aggregates plus the (normally one) winner and the rare
+indeterminate inserts (no completion, or failed: they may or may not have taken effect). When
+no insert returned True, a candidate that wrote the value read must be the winner; the one with
+the earliest invocation among those completing no earlier than ``N`` is feasible if any is.
+
+Cost: one pass over the events pairs each completion with its invoke by ``(src, pid, id)`` in a
+hash map (order-independent: no sort is needed, a completion seen before its invoke waits in a
+second map) and updates its key's aggregates in O(1); a final pass judges each key in O(ops of
+the key). Total O(n) expected time, no per-key sorting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ._history import HistoryError
+
+__all__ = [
+    "CheckReport", "StressViolation", "check_durability", "check_history", "format_violation",
+    "CONC_ONE_WINNER", "CONC_READ_WINNER", "CONC_NO_STALE_READ", "CONC_LINEARIZABLE",
+    "ERROR_ONLY_CACHEERROR", "CRASH_DURABLE", "CRASH_ATOMIC", "VERSION_ISOLATED", "KIND_CLAUSE",
+]
+
+CONC_ONE_WINNER = "CONC-ONE-WINNER"
+CONC_READ_WINNER = "CONC-READ-WINNER"
+CONC_NO_STALE_READ = "CONC-NO-STALE-READ"
+CONC_LINEARIZABLE = "CONC-LINEARIZABLE"
+ERROR_ONLY_CACHEERROR = "ERROR-ONLY-CACHEERROR"
+CRASH_DURABLE = "CRASH-DURABLE"
+CRASH_ATOMIC = "CRASH-ATOMIC"
+VERSION_ISOLATED = "VERSION-ISOLATED"
+
+# The clause each violation kind breaks. A CacheError with no fault injected most often means
+# a reader met a half-published entry, hence CRASH-ATOMIC for spurious errors.
+KIND_CLAUSE: dict[str, str] = {
+    "two-winners": CONC_ONE_WINNER,
+    "wrong-value": CONC_READ_WINNER,
+    "cross-version": VERSION_ISOLATED,
+    "read-before-write": CONC_LINEARIZABLE,
+    "late-winner": CONC_LINEARIZABLE,
+    "false-without-winner": CONC_LINEARIZABLE,
+    "lost-write": CONC_NO_STALE_READ,
+    "stale-read": CONC_NO_STALE_READ,
+    "unexpected-error": ERROR_ONLY_CACHEERROR,
+    "spurious-error": CRASH_ATOMIC,
+    "not-durable": CRASH_DURABLE,
+}
+
+_IS_GET = {"get": True, "get_async": True, "insert": False, "insert_async": False}
+_INF = float("inf")
+_ALL = object()
+
+Op = tuple[dict[str, Any], "dict[str, Any] | None"]  # (invoke record, completion or None)
+
+
+@dataclass
+class StressViolation:
+    kind: str
+    key: str
+    clause: str
+    message: str
+    excerpt: list[dict[str, Any]]
+    group: str | None = None
+
+
+@dataclass
+class CheckReport:
+    violations: list[StressViolation] = field(default_factory=list)
+    keys: int = 0
+    ops: int = 0
+    indeterminate: int = 0
+    orphans: int = 0  # completions whose invoke is missing from the history
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "keys": self.keys, "ops": self.ops,
+                "indeterminate": self.indeterminate, "orphans": self.orphans,
+                "violations": [asdict(v) for v in self.violations]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=repr)
+
+
+class _Key:
+    """O(1) aggregates of one key's completed operations (plus winners and candidates)."""
+
+    __slots__ = ("winners", "cands", "none_inv", "none_op", "get_cmp", "get_op",
+                 "false_cmp", "false_op", "reads", "errors")
+
+    def __init__(self) -> None:
+        self.winners: list[Op] = []
+        self.cands: list[Op] = []  # inserts that failed or never completed
+        self.none_inv: float = -_INF
+        self.none_op: Op | None = None
+        self.get_cmp: float = _INF
+        self.get_op: Op | None = None
+        self.false_cmp: float = _INF
+        self.false_op: Op | None = None
+        self.reads: dict[str, Op] = {}  # digest read -> one get that read it
+        self.errors: dict[str, list[Any]] | None = None  # kind -> [count, first op]
+
+
+def _collect(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], corruption: bool
+             ) -> tuple[dict[Any, _Key], CheckReport, set[Any]]:
+    """One pass: pair completions with invokes and fold each op into its key's aggregates."""
+    keys: dict[Any, _Key] = {}
+    pending: dict[tuple[Any, Any, Any], Any] = {}  # invokes awaiting a completion
+    early: dict[tuple[Any, Any, Any], Any] = {}  # completions seen before their invoke
+    corrupted: set[Any] = set()
+    report = CheckReport()
+    n_ops = 0
+    is_get_of = _IS_GET
+    for r in events:
+        ev = r["ev"]
+        if ev == "invoke":
+            n_ops += 1
+            pk = (r.get("src"), r["pid"], r["id"])
+            if early:
+                c = early.pop(pk, None)
+                if c is None:
+                    pending[pk] = r
+                    continue
+                i = r
+            else:
+                pending[pk] = r
+                continue
+        elif ev == "meta":
+            if r.get("fault") == "corrupt" and r.get("key") is not None:
+                # Accept the key id (repr) or the raw str key; exempt the key in every group.
+                corrupted.update((r["key"], repr(r["key"])))
+            continue
+        else:
+            pk = (r.get("src"), r["pid"], r["id"])
+            i = pending.pop(pk, None)
+            if i is None:
+                early[pk] = r
+                continue
+            c = r
+        g = i.get("group")
+        gk = i["key"] if g is None else (g, i["key"])
+        st = keys.get(gk)
+        if st is None:
+            st = keys[gk] = _Key()
+        is_get = is_get_of.get(i["op"])
+        if is_get is None:
+            raise HistoryError(f"unknown op {i['op']!r} in {dict(i)}")
+        if c["ev"] == "ok":
+            res = c["result"]
+            if is_get:
+                if res is None:
+                    t = i["t"]
+                    if t > st.none_inv:
+                        st.none_inv, st.none_op = t, (i, c)
+                else:
+                    t = c["t"]
+                    if t < st.get_cmp:
+                        st.get_cmp, st.get_op = t, (i, c)
+                    if res not in st.reads:
+                        st.reads[res] = (i, c)
+            elif res is True:
+                st.winners.append((i, c))
+            else:
+                t = c["t"]
+                if t < st.false_cmp:
+                    st.false_cmp, st.false_op = t, (i, c)
+        else:
+            if not is_get:
+                st.cands.append((i, c))
+            err = c.get("error")
+            kind = ("unexpected-error" if err not in error_types
+                    else None if corruption else "spurious-error")
+            if kind is not None:
+                errs = st.errors
+                if errs is None:
+                    errs = st.errors = {}
+                if kind in errs:
+                    errs[kind][0] += 1
+                else:
+                    errs[kind] = [1, (i, c)]
+    for i in pending.values():
+        report.indeterminate += 1
+        if not is_get_of.get(i["op"], True):
+            g = i.get("group")
+            gk = i["key"] if g is None else (g, i["key"])
+            st = keys.get(gk)
+            if st is None:
+                st = keys[gk] = _Key()
+            st.cands.append((i, None))
+    report.orphans = len(early)
+    report.ops = n_ops
+    report.keys = len(keys)
+    return keys, report, corrupted
+
+
+def _recs(*ops: Op | None) -> list[dict[str, Any]]:
+    out = [rec for op in ops if op is not None for rec in op if rec is not None]
+    out.sort(key=lambda rec: rec.get("t", 0))
+    return [dict(rec) for rec in out]
+
+
+def _cmp_t(op: Op) -> float:
+    return _INF if op[1] is None else op[1]["t"]
+
+
+class _Judge:
+    """Turns one key's aggregates into violations."""
+
+    def __init__(self, gk: Any, st: _Key, clock: bool) -> None:
+        self.group, self.key = (gk if isinstance(gk, tuple) else (None, gk))
+        self.st, self.clock = st, clock
+        self.out: list[StressViolation] = []
+
+    def add(self, kind: str, message: str, *ops: Op | None) -> None:
+        self.out.append(StressViolation(kind, self.key, KIND_CLAUSE[kind], message, _recs(*ops),
+                                        self.group))
+
+    def errors(self) -> None:
+        for kind, (count, op) in (self.st.errors or {}).items():
+            more = f" ({count} such failures on this key)" if count > 1 else ""
+            self.add(kind, f"{op[0]['op']} raised {op[1]['error']}{more}", op)  # type: ignore[index]
+
+    def register(self) -> None:
+        st = self.st
+        if len(st.winners) > 1:
+            self.add("two-winners", f"{len(st.winners)} inserts returned True", *st.winners[:2])
+            return
+        if st.winners:
+            w, true_winner = st.winners[0], True
+        else:
+            true_winner = False
+            found = self._candidate()
+            if found is None:
+                return
+            w = found
+        wval = w[0].get("value")
+        for d, op in st.reads.items():
+            if d != wval:
+                self.add("wrong-value", f"get returned {d}, the winning insert wrote {wval}",
+                         w, op)
+                break
+        if self.clock:
+            self._timing(w, true_winner)
+
+    def _candidate(self) -> Op | None:
+        """With no True insert: the failed/indeterminate insert that must have won, if any."""
+        st = self.st
+        if st.reads:
+            if len(st.reads) > 1:
+                (d1, op1), (d2, op2) = list(st.reads.items())[:2]
+                self.add("wrong-value", f"two gets returned different values {d1} and {d2}",
+                         op1, op2)
+                return None
+            d, op = next(iter(st.reads.items()))
+            cands = [c for c in st.cands if c[0].get("value") == d]
+            if not cands:
+                self.add("wrong-value", f"get returned {d}, which no insert that could have won "
+                         "wrote", op)
+                return None
+        elif st.false_op is not None:
+            cands = st.cands
+            if not cands:
+                self.add("false-without-winner", "insert returned False but no insert returned "
+                         "True or could have taken effect", st.false_op)
+                return None
+        else:
+            return None  # the key was never observed present: nothing to decide
+        late_enough = [c for c in cands if _cmp_t(c) >= st.none_inv] or cands
+        return min(late_enough, key=lambda c: c[0]["t"])
+
+    def _timing(self, w: Op, true_winner: bool) -> None:
+        st = self.st
+        inv_w, cmp_w = w[0]["t"], _cmp_t(w)
+        who = "the winning insert" if true_winner else "any insert that could have won"
+        if st.get_cmp < inv_w:
+            self.add("read-before-write", f"get returned a value {_ms(inv_w - st.get_cmp)} before "
+                     f"{who} was invoked", w, st.get_op)
+        if st.false_cmp < inv_w:
+            kind = "late-winner" if true_winner else "false-without-winner"
+            self.add(kind, f"insert returned False {_ms(inv_w - st.false_cmp)} before {who} was "
+                     "invoked", w, st.false_op)
+        if st.none_inv > cmp_w:
+            self.add("lost-write", f"get invoked {_ms(st.none_inv - cmp_w)} after the winning "
+                     "insert completed returned None", w, st.none_op)
+        else:
+            seen, by = min((st.get_cmp, st.get_op), (st.false_cmp, st.false_op),
+                           key=lambda x: x[0])
+            if st.none_inv > seen:
+                self.add("stale-read", f"get invoked {_ms(st.none_inv - seen)} after another op "
+                         "saw the key present returned None", by, st.none_op)
+
+
+def _ms(ns: float) -> str:
+    return f"{ns / 1e6:.3f} ms"
+
+
+def _cross_version(violations: list[StressViolation], keys: dict[Any, _Key]) -> None:
+    """Re-label wrong reads whose value was written under another group (version)."""
+    written: dict[tuple[str, str], str] = {}  # (key, digest) -> group that inserted it
+    for gk, st in keys.items():
+        if isinstance(gk, tuple):
+            for op in st.winners + st.cands:
+                written.setdefault((gk[1], op[0].get("value")), gk[0])
+    for v in violations:
+        if v.kind != "wrong-value" or v.group is None:
+            continue
+        for rec in v.excerpt:
+            src = written.get((v.key, rec.get("result")))
+            if rec.get("ev") == "ok" and src is not None and src != v.group:
+                v.kind, v.clause = "cross-version", VERSION_ISOLATED
+                v.message += f" (written under group {src})"
+                break
+
+
+def check_history(events: Iterable[Mapping[str, Any]], *, clock: bool = True,
+                  corruption: bool = False,
+                  error_types: frozenset[str] = frozenset({"CacheError"})) -> CheckReport:
+    """Check a merged history (see module docstring); ``clock=False`` skips real-time tests.
+
+    Keys named by a ``{"ev": "meta", "fault": "corrupt", "key": ...}`` record are exempt from
+    the register checks (their entry was damaged on purpose); their errors are still checked.
+    """
+    keys, report, corrupted = _collect(events, frozenset(error_types), corruption)
+    for gk, st in keys.items():
+        judge = _Judge(gk, st, clock)
+        if st.errors:
+            judge.errors()
+        if judge.key not in corrupted and (st.winners or st.reads or st.false_op is not None):
+            judge.register()
+        report.violations.extend(judge.out)
+    if any(v.kind == "wrong-value" and v.group is not None for v in report.violations):
+        _cross_version(report.violations, keys)
+    return report
+
+
+def check_durability(events: Iterable[Mapping[str, Any]], final_reads: Mapping[str, str | None],
+                     *, group: Any = _ALL) -> list[StressViolation]:
+    """Every acknowledged (or read) winner must be in ``final_reads`` with its digest.
+
+    ``final_reads`` maps key ids to the digest a final get returned (None: absent); keys it
+    does not name are not checked. ``group`` restricts the check to one group's events.
+    """
+    keys, _, _ = _collect(events, frozenset(), True)
+    expected: dict[str, list[Op]] = {}
+    for gk, st in keys.items():
+        g, key = gk if isinstance(gk, tuple) else (None, gk)
+        if (group is not _ALL and g != group) or key not in final_reads:
+            continue
+        if st.winners:
+            expected.setdefault(key, []).extend(st.winners)
+        elif len(st.reads) == 1:
+            d = next(iter(st.reads))
+            expected.setdefault(key, []).extend(
+                c for c in st.cands if c[0].get("value") == d)
+    out = []
+    for key, winners in expected.items():
+        digests = {op[0].get("value") for op in winners}
+        got = final_reads[key]
+        if winners and got not in digests:
+            seen = "absent" if got is None else f"holding {got}"
+            want = " or ".join(sorted(str(d) for d in digests))
+            g = winners[0][0].get("group")
+            out.append(StressViolation("not-durable", key, CRASH_DURABLE,
+                                       f"final read found the key {seen}, expected {want}",
+                                       _recs(*winners[:2]), g))
+    return out
+
+
+def format_violation(v: StressViolation) -> str:
+    """Render a violation and its excerpt with times relative to the excerpt's first record."""
+    where = f"key {v.key}" + (f" [group {v.group}]" if v.group is not None else "")
+    lines = [f"{v.kind} ({v.clause}) {where}: {v.message}"]
+    t0 = min((r.get("t", 0) for r in v.excerpt), default=0)
+    for r in v.excerpt:
+        ev = r.get("ev", "?")
+        if ev == "invoke":
+            tail = f" value={r['value']}" if r.get("value") is not None else ""
+        elif ev == "ok":
+            tail = f" -> {json.dumps(r.get('result'))}"
+        else:
+            tail = f" !! {r.get('error')}"
+        lines.append(f"  +{(r.get('t', 0) - t0) / 1e6:10.3f} ms  pid {r.get('pid')} "
+                     f"tid {r.get('tid')} #{r.get('id')}  {ev:<6} {r.get('op')}{tail}")
+    return "\n".join(lines)

@@ -110,6 +110,22 @@ def select_clauses(spec: Any, level: str = "should",
 
 
 # -- the worker session ---------------------------------------------------------------------
+def _extra_sys_path() -> list[str]:
+    """Entries of sys.path a fresh interpreter would not have (a test's tmp dir, a conftest's
+    insert), so the worker imports ``module:Class`` as this process does; the interpreter's own
+    dirs are left out, lest PYTHONPATH put site-packages ahead of the standard library."""
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    out = []
+    for p in sys.path:
+        if not p or not os.path.isdir(p):
+            continue
+        real = os.path.realpath(p)
+        if any(real == pre or real.startswith(pre + os.sep) for pre in prefixes):
+            continue
+        out.append(p)
+    return out
+
+
 class WorkerError(Exception):
     """The worker could not start (target unresolvable in a child, spec import failed, ...)."""
 
@@ -146,7 +162,7 @@ class WorkerSession:
         env = dict(os.environ)
         # the worker runs in a scratch cwd (so nothing, e.g. a .hypothesis dir, lands in the
         # user's tree), yet `module:Class` must import from the user's cwd as it did here
-        paths = [os.getcwd(), *[p for p in sys.path if p and os.path.isdir(p)]]
+        paths = [os.getcwd(), *_extra_sys_path()]
         if env.get("PYTHONPATH"):
             paths.append(env["PYTHONPATH"])
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
@@ -173,6 +189,13 @@ class WorkerSession:
             self.stop()
             raise WorkerError(f"worker for {self.target!r} did not start: {detail}")
         self.capabilities = list(event.get("capabilities", []))
+
+    def start_if_needed(self) -> list[str]:
+        """Start the worker unless it runs; the target's capabilities as the worker sees them."""
+        if self._proc is None or self._proc.poll() is not None:
+            self.stop()
+            self.start()
+        return self.capabilities
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -242,9 +265,7 @@ class WorkerSession:
                     if on_clause:
                         on_clause(cid, FAIL, error, cex, time.monotonic() - started)
 
-        if self._proc is None or self._proc.poll() is not None:
-            self.stop()
-            self.start()
+        self.start_if_needed()
         assert self._proc is not None and self._proc.stdin is not None
         try:
             self._proc.stdin.write(json.dumps({"check": check, "clauses": pending}) + "\n")

@@ -32,7 +32,12 @@ def _class_target(path: str, description: str) -> Callable[[str], Target]:
 def _adapter_target(path: str) -> Callable[[str], Target]:
     def make(name: str) -> Target:
         cls = _import_builtin(path, name)
-        return cls(name)  # type: ignore[no-any-return]
+        try:
+            return cls(name)  # type: ignore[no-any-return]
+        except ImportError as err:  # the adapter imports what it wraps
+            raise TargetError(f"target {name!r} is unavailable: cannot import "
+                              f"{getattr(err, 'name', None) or 'a dependency'!r} ({err}); "
+                              f"{_install_hint(cls.description)}") from err
 
     return make
 
@@ -49,7 +54,7 @@ def _import_builtin(path: str, name: str) -> Any:
 
 
 def _install_hint(path: str) -> str:
-    if path.startswith("torch"):
+    if path.startswith("torch") or ".torch_caching" in path:
         return "install it with pip install 'cachespec[torch]'"
     if "diskcache" in path:
         return "install it with pip install 'cachespec[diskcache]'"
@@ -113,6 +118,15 @@ def _from_entry_point(name: str, ep: Any) -> Target:
                       "cache class; see the cachespec.targets documentation")
 
 
+def check_target_name(name: str) -> None:
+    """Cheaply (no import of the target) reject a name that can never resolve."""
+    name = name.strip()
+    if name in _BUILTINS or (":" in name and all(name.partition(":")[::2])):
+        return
+    if name not in _entry_points():
+        resolve_target(name)  # raises the standard one-line message
+
+
 def resolve_target(name: str) -> Target:
     """The target called ``name``: a built-in, an entry point, or ``module:Class``.
 
@@ -170,5 +184,5 @@ def list_targets() -> list[TargetListing]:
     return rows
 
 
-__all__ = ["BUILTIN_TARGETS", "ENTRY_POINT_GROUP", "REFERENCE_TARGETS", "TargetListing",
+__all__ = ["BUILTIN_TARGETS", "check_target_name", "ENTRY_POINT_GROUP", "REFERENCE_TARGETS", "TargetListing",
            "list_targets", "load_object", "resolve_target"]

@@ -25,6 +25,8 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._subject import VERSION
+
 
 def _configure_hypothesis() -> None:
     """No example database in the user's tree: checks replay nothing across runs."""
@@ -64,8 +66,6 @@ def run_job(check: Any, target: Any, clauses: list[str], profile: str, workroot:
     remaining = set(clauses)
     failed: set[str] = set()
     started = time.monotonic()
-    from ._subject import VERSION
-
     while remaining:
         send(ev="run", check=check.name, clauses=sorted(remaining))
         workdir = Path(tempfile.mkdtemp(prefix=f"{check.name}-", dir=workroot))

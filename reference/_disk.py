@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import getpass
+import io
 import os
 import re
 import secrets
@@ -34,10 +35,11 @@ from filelock import FileLock, Timeout
 from cachespec.reference._base import AsyncCache
 from cachespec.reference._errors import CacheError
 from cachespec.reference._keys import encode_key
-from cachespec.reference._values import decode_value, encode_value
+from cachespec.reference._values import decode_value, dump_value
 
 MAGIC = b"CSP\x01"
 _HEADER = struct.Struct(">4sQ")
+_BLANK_HEADER = bytes(_HEADER.size)
 LOCK_TIMEOUT = 30.0  #: seconds to wait for a repair lock before giving up with CacheError
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 _TEMP_MARK = ".tmp-"
@@ -46,6 +48,17 @@ _TEMP_MARK = ".tmp-"
 def pack_entry(payload: bytes) -> bytes:
     """The bytes of an entry file holding ``payload``."""
     return _HEADER.pack(MAGIC, len(payload)) + payload
+
+
+def encode_entry(value: Any) -> bytes:
+    """``pack_entry(encode_value(value))``, pickling straight after the header (no extra copy)."""
+    buffer = io.BytesIO()
+    buffer.write(_BLANK_HEADER)
+    dump_value(buffer, value)
+    length = buffer.tell() - _HEADER.size
+    buffer.seek(0)
+    buffer.write(_HEADER.pack(MAGIC, length))
+    return buffer.getvalue()
 
 
 def unpack_entry(data: bytes, where: str) -> Any:
@@ -57,7 +70,7 @@ def unpack_entry(data: bytes, where: str) -> Any:
         raise CacheError(f"{where}: not a cachespec entry (bad magic {magic!r})")
     if length != len(data) - _HEADER.size:
         raise CacheError(f"{where}: entry holds {len(data) - _HEADER.size} payload bytes, header says {length}")
-    return decode_value(memoryview(data)[_HEADER.size:], where)
+    return decode_value(data, where, _HEADER.size)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -85,6 +98,7 @@ class OnDiskCache(AsyncCache):
             raise CacheError(f"name must be a non-empty file name without '/', got {name!r}")
         self.name = name or "on_disk_cache"
         self._root: str | None = None
+        self._vdir: tuple[str, int, str] | None = None  # (root, version, version dir) of the last call
         self._made_dirs: set[str] = set()
         self._swept: set[str] = set()
 
@@ -116,7 +130,13 @@ class OnDiskCache(AsyncCache):
         return sha256(encode_key(key)).hexdigest()
 
     def _entry_path_of(self, digest: str) -> str:
-        return os.path.join(os.fspath(self.base_dir), f"v{self._version()}", digest[:2], digest[2:])
+        # The hot path of every get and insert: plain strings, the version directory reused.
+        version, root = self._version(), self._root
+        cached = self._vdir
+        if root is None or cached is None or cached[0] is not root or cached[1] != version:
+            root = os.fspath(self.base_dir)
+            cached = self._vdir = (self._root or root, version, os.path.join(root, f"v{version}"))
+        return f"{cached[2]}/{digest[:2]}/{digest[2:]}"
 
     def entry_path(self, key: Any) -> Path:
         """The file that holds (or would hold) ``key``'s entry under the current version."""
@@ -131,22 +151,34 @@ class OnDiskCache(AsyncCache):
         return self._read(self._entry_path_of(self._digest(key)))
 
     def _read(self, path: str) -> Any | None:
+        # os.open/fstat/read/close: four system calls, none of the buffered file object's extras.
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
         except OSError as err:
             raise CacheError(f"cannot read entry {path}: {err.strerror or err}") from err
+        try:
+            size = os.fstat(fd).st_size
+            data = os.read(fd, size + 1)
+            while len(data) < size:  # a short read; a published entry never changes, so read on
+                more = os.read(fd, size - len(data))
+                if not more:
+                    break
+                data += more
+        except OSError as err:  # e.g. EISDIR: a directory where an entry should be
+            raise CacheError(f"cannot read entry {path}: {err.strerror or err}") from err
+        finally:
+            os.close(fd)
         return unpack_entry(data, f"entry {path}")
 
     # -- writes -------------------------------------------------------------------------------------
     def insert(self, key: Any, value: Any) -> bool:
-        return self._publish(self._digest(key), pack_entry(encode_value(value)))
+        return self._publish(self._digest(key), encode_entry(value))
 
     def _prepare_insert(self, key: Any, value: Any) -> Callable[[], bool]:
         # Encode now: the value is captured when insert_async is called, not when the job runs.
-        digest, blob = self._digest(key), pack_entry(encode_value(value))
+        digest, blob = self._digest(key), encode_entry(value)
         return lambda: self._publish(digest, blob)
 
     def _prepare_get(self, key: Any) -> Callable[[], Any | None]:
@@ -240,7 +272,7 @@ class _Staged:
         self.temp_name: str | None = None
         if _Staged.tmpfile_works:
             try:
-                self.fd = os.open(directory, _O_TMPFILE | os.O_WRONLY, 0o644)
+                self.fd = os.open(directory, _O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
             except FileNotFoundError:
                 raise  # the directory is gone: the caller makes it again
             except OSError as err:
@@ -251,7 +283,7 @@ class _Staged:
             cache._sweep_temps(directory)
             self.temp_name = os.path.join(directory, f"{_TEMP_MARK}{os.getpid()}-{secrets.token_hex(8)}")
             try:
-                self.fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                self.fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             except FileNotFoundError:
                 raise  # the directory is gone: the caller makes it again
             except OSError as err:

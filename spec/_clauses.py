@@ -90,9 +90,11 @@ CLAUSES: tuple[Clause, ...] = (
     # -- DISK: persistence ---------------------------------------------------------------------
     _c("DISK-PERSIST-REOPEN", "MUST", "An entry inserted through one instance is returned by "
        "another instance on the same storage, opened while the first is still open, and "
-       "cannot be inserted again there.", {PERSISTENT}, (_M, _KILL)),
+       "cannot be inserted again there.", {PERSISTENT}, (_M,)),
     _c("DISK-CORRUPT-ENTRY", "MUST", "get on a corrupt or truncated entry raises CacheError or "
-       "returns the correct value; never another exception and never a wrong value.",
+       "returns the correct value; never another exception.", {FILES}, (_COR,)),
+    _c("DISK-CORRUPT-DETECTED", "SHOULD", "get never returns a wrong value (or None) for a "
+       "corrupt entry, even when a single payload byte is flipped: corruption is detected.",
        {FILES}, (_COR,)),
     _c("DISK-CORRUPT-RECOVER", "SHOULD", "A corrupt entry does not poison its key: afterwards "
        "insert(key, value) and get(key) work and agree.", {FILES}, (_COR,)),
@@ -104,9 +106,13 @@ CLAUSES: tuple[Clause, ...] = (
        ("OtherTest.test_on_disk_cache_version_bump",)),
     # -- LOAD ----------------------------------------------------------------------------------
     _c("LOAD-ENV-ROUNDTRIP", "MUST", "from_env_var loads ';'-separated "
-       "'repr(pickle.dumps(k)),repr(pickle.dumps(v))' pairs, tolerating surrounding whitespace "
-       "and a trailing ';'; the cache returns every v and refuses to overwrite.", {ENV_LOADER},
+       "'repr(pickle.dumps(k)),repr(pickle.dumps(v))' pairs (those without ';', and without ',' "
+       "in the key part), tolerating surrounding whitespace and a trailing ';'; the cache "
+       "returns every v and refuses to overwrite.", {ENV_LOADER},
        (_ENV,), ("OtherTest.test_in_memory_cache_from_env_var",)),
+    _c("LOAD-ENV-SCAN", "SHOULD", "from_env_var also loads pairs whose repr contains ',' or "
+       "';' (e.g. a key ('a',) or a str of length 44), which a plain split cuts apart.",
+       {ENV_LOADER}, (_ENV,)),
     _c("LOAD-ENV-MISSING", "MUST", "from_env_var of an unset or empty variable gives an empty "
        "cache.", {ENV_LOADER}, (_ENV,)),
     _c("LOAD-ENV-NO-COMMA", "MUST", "from_env_var raises CacheError for a pair without a comma.",
@@ -124,8 +130,8 @@ CLAUSES: tuple[Clause, ...] = (
     _c("LOAD-FILE-ROUNDTRIP", "MUST", "from_file_path loads a pickled dict; the cache returns "
        "every value and refuses to overwrite.", {FILE_LOADER}, (_FILE,),
        ("OtherTest.test_in_memory_cache_from_file_path",)),
-    _c("LOAD-FILE-MISSING", "MUST", "from_file_path of a path that is not a file gives an empty "
-       "cache.", {FILE_LOADER}, (_FILE,)),
+    _c("LOAD-FILE-MISSING", "MUST", "from_file_path of a path where no file exists gives an "
+       "empty cache.", {FILE_LOADER}, (_FILE,)),
     _c("LOAD-FILE-BAD-PICKLE", "MUST", "from_file_path raises CacheError when the file does not "
        "unpickle (reversed, truncated or random bytes).", {FILE_LOADER}, (_FILE,),
        ("OtherTest.test_in_memory_cache_from_file_path_not_un_pickle_able",)),
@@ -161,10 +167,10 @@ CLAUSES: tuple[Clause, ...] = (
        "write lock.", {LOCK, PROCESSES}, (_LK,)),
     # -- CONC: concurrency ---------------------------------------------------------------------
     _c("CONC-ONE-WINNER", "MUST", "Of concurrent inserts of one absent key from threads of one "
-       "instance exactly one returns True.", {THREADS}, (_TH,),
+       "instance exactly one returns True.", {THREADS}, (_TH, _M),
        ("CacheTest.test_insert_concurrent", "CacheTest.test_combo_concurrent")),
     _c("CONC-READ-WINNER", "MUST", "During and after an insert race every get returns None or "
-       "the winner's complete value, and after it the winner's value.", {THREADS}, (_TH,),
+       "the winner's complete value, and after it the winner's value.", {THREADS}, (_TH, _M),
        ("CacheTest.test_get_concurrent", "CacheTest.test_insert_concurrent",
         "CacheTest.test_combo_concurrent")),
     _c("CONC-NO-STALE-READ", "SHOULD", "Once an insert of a key returned, or a get returned its "

@@ -102,9 +102,26 @@ def run_machine(machine: type[RuleBasedStateMachine], run_settings: settings,
             run_state_machine_as_test(machine, settings=run_settings)
     except ClauseFailure as e:
         return [Violation(e.clause_id, str(e), _program(e, printed))]
-    except Exception as e:  # noqa: BLE001 - any crash of the target is a finding
+    except BaseExceptionGroup as group:  # Hypothesis' FlakyFailure: it did not replay
+        inner = _first_clause_failure(group)
+        if inner is None:
+            raise
+        return [Violation(inner.clause_id, f"{inner} (flaky: did not fail again on replay)",
+                          _program(group, printed))]
+    except Exception as e:  # noqa: BLE001 - a crash outside any operation's judgement
+        if unexpected_clause not in machine.enabled:  # type: ignore[attr-defined]
+            raise
         return [Violation(unexpected_clause, f"{type(e).__name__}: {e}", _program(e, printed))]
     return []
+
+
+def _first_clause_failure(group: BaseExceptionGroup) -> ClauseFailure | None:
+    for e in group.exceptions:
+        if isinstance(e, ClauseFailure):
+            return e
+        if isinstance(e, BaseExceptionGroup) and (inner := _first_clause_failure(e)):
+            return inner
+    return None
 
 
 def _program(e: BaseException, printed: list[str]) -> str:

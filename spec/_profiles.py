@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 PROFILE_NAMES = ("quick", "default", "thorough")
 
@@ -61,6 +61,8 @@ def get_profile(name: str) -> settings:
         derandomize=name != "thorough",
         report_multiple_bugs=False,
         print_blob=True,
+        # no 'explain' phase: its line lists are noise in a counterexample
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                HealthCheck.data_too_large, HealthCheck.large_base_example,
                                HealthCheck.nested_given],

@@ -175,3 +175,8 @@ class Unpicklable:
 def failing_value(size: int = 1 << 16) -> list[Any]:
     """A list whose serialization fails after a large prefix was written."""
     return [b"x" * size, "prefix", Unpicklable()]
+
+
+#: A module-level lambda: pickling it fails with PicklingError (attribute lookup fails), the
+#: error torch's OnDiskCache documents and converts; a local lambda would raise AttributeError.
+UNPICKLABLE_LAMBDA = lambda: None  # noqa: E731

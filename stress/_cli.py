@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +73,15 @@ def run_verify(args: argparse.Namespace) -> int:
         report = check_history(events, clock=args.clock, corruption=corruption)
     except HistoryError as err:
         raise UsageError(str(err)) from None
-    final_reads: dict[str, Any] = {}
+    finals: dict[Any, dict[str, Any]] = {}  # group -> key id -> digest of the final read
     for m in metas:
         if isinstance(m.get("final_reads"), dict):
-            final_reads.update(m["final_reads"])
-    if final_reads:
-        report.violations.extend(check_durability(events, final_reads))
+            finals.setdefault(m.get("group"), {}).update(m["final_reads"])
+    for group, reads in finals.items():
+        # One group: its records may carry the group or not; several: judge each apart.
+        report.violations.extend(check_durability(events, reads, group=group) if len(finals) > 1
+                                 else check_durability(events, reads))
+    final_reads = [k for reads in finals.values() for k in reads]
     mode = ("" if args.clock else ", no clock") + (", corruption allowed" if corruption else "")
     print(f"cachespec verify: {len(files)} file(s), {report.ops} ops on {report.keys} keys, "
           f"{report.indeterminate} indeterminate{mode}"
@@ -103,5 +105,5 @@ def run_verify(args: argparse.Namespace) -> int:
         summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
         print(f"\nFAIL: {len(report.violations)} violation(s): {summary}")
         return EXIT_FAIL
-    print("OK: the history is linearizable")
+    print("OK: no violations")
     return EXIT_OK

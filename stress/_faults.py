@@ -52,6 +52,7 @@ class KillFault:
     """SIGKILL a worker every ``interval`` s on average, aiming at one mid-insert of a large value."""
 
     AIM_FOR = 1.0  # seconds to wait for a large insert before settling for any victim
+    MAX_AGE = 1.0  # an op in flight longer than this may be stuck: leave its process alone
 
     def __init__(self, fleet: Fleet, shared: Shared, rng: random.Random, interval: float,
                  stop_at: float) -> None:
@@ -60,14 +61,18 @@ class KillFault:
         self.due = time.monotonic() + interval * rng.uniform(0.3, 1.0)
         self.counts = {"kills": 0, "mid_insert": 0, "large_insert": 0}
 
-    def _victims(self, large: bool) -> list[int]:
+    def _victims(self, now: float, large: bool | None) -> list[int]:
+        """Live workers with an insert in flight (a large one if ``large``; None: any worker),
+        sparing workers with an op in flight for over ``MAX_AGE``: killing them would erase the
+        evidence of a stuck op (its slot is cleared), which the liveness check needs."""
         found = []
         for index in self.fleet.live():
-            for slot in self.fleet.slots(index):
-                op = self.shared.in_flight(slot)
-                if op and op[0].startswith("insert") and (not large or op[2] >= LARGE_INSERT):
-                    found.append(index)
-                    break
+            ops = [op for op in map(self.shared.in_flight, self.fleet.slots(index)) if op]
+            if any(now - op[3] > self.MAX_AGE for op in ops):
+                continue
+            if large is None or any(op[0].startswith("insert") and
+                                    (not large or op[2] >= LARGE_INSERT) for op in ops):
+                found.append(index)
         return found
 
     def tick(self, now: float) -> None:
@@ -76,13 +81,16 @@ class KillFault:
         live = self.fleet.live()
         if not live:
             return
-        victims = self._victims(large=True)
+        victims = self._victims(now, large=True)
         if not victims and now < self.due + self.AIM_FOR:
             return  # keep aiming for a wide write window
         kind = "large_insert" if victims else "mid_insert"
-        victims = victims or self._victims(large=False)
+        victims = victims or self._victims(now, large=False)
         if not victims:
-            kind, victims = "any", live
+            kind, victims = "any", self._victims(now, large=None)
+        if not victims:
+            self.due = now + self.interval
+            return
         self.fleet.kill(self.rng.choice(victims), reason=f"fault:kill:{kind}")
         self.counts["kills"] += 1
         if kind != "any":
@@ -92,33 +100,33 @@ class KillFault:
         self.due = now + self.interval * self.rng.uniform(0.5, 1.5)
 
 
-def entry_paths(subject: Any, keys: list[str]) -> dict[str, str]:
-    """``{entry file path: repr(key)}`` where the implementation tells a key's file
-    (``entry_path(key)`` or torch's ``_fpath_from_key(key)``); empty when it does not."""
+def entry_path_hook(subject: Any) -> Callable[[Any], Any] | None:
+    """``key -> entry file`` where the implementation tells it (``entry_path(key)`` or torch's
+    ``_fpath_from_key(key)``); None when it does not."""
     native = getattr(subject, "native", subject)
     for name in ("entry_path", "_fpath_from_key"):
         method = getattr(native, name, None)
         if callable(method):
-            try:
-                return {os.path.realpath(method(k)): repr(k) for k in keys}
-            except Exception:
-                return {}
-    return {}
+            return method  # type: ignore[no-any-return]
+    return None
 
 
 class CorruptFault:
     """Truncate an entry file, or overwrite part of it with garbage, while the run goes on.
 
-    The corrupter is one more writer, of garbage: its meta event names the file and, where the
-    target says which file holds which key, the key, so the checker can excuse exactly that.
+    The corrupter is one more writer, of garbage. Where the target tells a key's file, it picks
+    a recently used key and corrupts that key's entry, and its meta event names the key, so the
+    checker can excuse exactly that key. Otherwise it corrupts any entry file (``key`` null).
     """
+
+    TRIES = 8  # recent keys to try before settling for any entry file
 
     def __init__(self, entry_files: Callable[[], Iterator[Path]], writer: Writer,
                  rng: random.Random, interval: float, stop_at: float,
-                 paths: dict[str, str] | None = None) -> None:
+                 key_file: Callable[[], tuple[Path, str] | None] | None = None) -> None:
         self.entry_files, self.writer, self.rng = entry_files, writer, rng
         self.interval, self.stop_at = interval, stop_at
-        self.paths = paths or {}
+        self.key_file = key_file  # -> (entry file of a recent key, repr(key)) or None
         self.due = time.monotonic() + interval
         self.counts = {"truncate": 0, "garbage": 0}
 
@@ -126,6 +134,13 @@ class CorruptFault:
         if now < self.due or now >= self.stop_at:
             return
         self.due = now + self.interval * self.rng.uniform(0.5, 1.5)
+        if self.key_file is not None:
+            for _ in range(self.TRIES):
+                found = self.key_file()
+                if found is not None and found[0].is_file():
+                    self.corrupt(*found)
+                    return
+            return
         try:
             files = list(self.entry_files())
         except OSError:
@@ -133,7 +148,7 @@ class CorruptFault:
         if files:
             self.corrupt(self.rng.choice(files))
 
-    def corrupt(self, path: Path) -> None:
+    def corrupt(self, path: Path, key: str | None = None) -> None:
         mode = self.rng.choice(("truncate", "garbage"))
         try:
             size = path.stat().st_size
@@ -150,7 +165,6 @@ class CorruptFault:
                 detail = {"size": size, "offset": offset, "length": len(junk)}
         except OSError:
             return  # replaced or removed under us: nothing was corrupted
-        key = self.paths.get(os.path.realpath(path))
         self.writer.meta(fault="corrupt", mode=mode, file=str(path), key=key, **detail)
         self.counts[mode] += 1
 
@@ -161,11 +175,11 @@ class LockHolderFault:
     HOLD = 0.3  # seconds the doomed holder keeps the lock before the kill
     ACQUIRE_TIMEOUT = 5.0
 
-    def __init__(self, ctx: Any, target_name: str, storage: str, keys: list[str],
+    def __init__(self, ctx: Any, target_name: str, storage: str, hot_keys: Callable[[], list[str]],
                  writer: Writer, rng: random.Random, interval: float, stop_at: float,
                  version: int | None = None) -> None:
         self.ctx, self.target_name, self.storage = ctx, target_name, storage
-        self.keys, self.writer, self.rng = keys, writer, rng
+        self.hot_keys, self.writer, self.rng = hot_keys, writer, rng
         self.interval, self.stop_at, self.version = interval, stop_at, version
         self.due = time.monotonic() + interval * 0.5
         self.proc: Any = None
@@ -202,7 +216,7 @@ class LockHolderFault:
 
     def _start(self, now: float) -> None:
         # A hot key: the contention is where a lock left behind would hurt most.
-        self.key = self.keys[self.rng.randrange(min(3, len(self.keys)))]
+        self.key = self.rng.choice(self.hot_keys())
         self.holding = self.ctx.Value("i", 0, lock=False)
         cfg = LockHolderConfig(self.target_name, self.storage, self.key, self.version)
         self.proc = self.ctx.Process(target=lockholder_main, args=(cfg, self.holding), daemon=True)

@@ -22,6 +22,7 @@ import json
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ __all__ = ["HistoryError", "HistoryWriter", "digest", "key_id", "read_history", 
 
 EVENT_KINDS = frozenset({"invoke", "ok", "fail", "meta"})
 _OP_FIELDS = ("t", "pid", "id", "op", "key")
+_NEEDS = {"invoke": frozenset(_OP_FIELDS), "ok": frozenset((*_OP_FIELDS, "result")),
+          "fail": frozenset((*_OP_FIELDS, "error")), "meta": frozenset()}
 
 # The C string encoder of the json module: escapes and quotes a str without building a dict.
 _quote = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
@@ -50,6 +53,17 @@ def key_id(key: object) -> str:
     return repr(key)
 
 
+_live_writers: weakref.WeakSet[HistoryWriter] = weakref.WeakSet()
+
+
+def _reset_writers_in_child() -> None:
+    for writer in list(_live_writers):
+        writer._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_writers_in_child)
+
+
 class HistoryWriter:
     """Append records for one process to ``path``; safe to share between its threads.
 
@@ -64,15 +78,31 @@ class HistoryWriter:
         # next() on itertools.count is atomic under the GIL: no lock on the hot path.
         self._ids = itertools.count()
         self._lock = threading.Lock()
+        _live_writers.add(self)
 
     def _head(self, ev: str, op_id: int, op: str, key: object) -> str:
         return (
             f'{{"ev":"{ev}","t":{time.monotonic_ns()},"pid":{self._pid},'
-            f'"tid":{threading.get_native_id()},"id":{op_id},"op":{_quote(op)},"key":{_quote(repr(key))}'
+            f'"tid":{threading.get_native_id()},"id":{op_id},"op":{_quote(op)},'
+            f'"key":{_quote(repr(key))}'
         )
 
     def _write(self, line: str) -> None:
-        os.write(self._fd, line.encode())
+        data = line.encode()
+        # The lock makes a write after close() an error rather than a write into whatever
+        # file reuses the descriptor number; it also keeps a (rare) short write's tail adjacent.
+        with self._lock:
+            if self._fd < 0:
+                raise ValueError(f"history writer for {self.path} is closed")
+            done = os.write(self._fd, data)
+            while done < len(data):
+                done += os.write(self._fd, data[done:])
+
+    def _after_fork(self) -> None:
+        # A forked child logs under its own pid, and must not inherit a lock held by a thread
+        # that does not exist in the child.
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
 
     def invoke(
         self, op: str, key: object, value_digest: str | None = None, group: str | None = None
@@ -89,9 +119,12 @@ class HistoryWriter:
 
     def ok(self, op_id: int, op: str, key: object, result: str | bool | None) -> None:
         """Record that ``op`` returned ``result`` (get: digest or None; insert: bool)."""
-        text = _RESULT_TEXT[result] if result is None or result is True or result is False else (
-            _quote(result)
-        )
+        if result is None or result is True or result is False:
+            text = _RESULT_TEXT[result]
+        elif isinstance(result, str):
+            text = _quote(result)
+        else:  # a non-conforming target's odd return value: keep it visible, never crash
+            text = json.dumps(result, default=repr)
         self._write(self._head("ok", op_id, op, key) + f',"result":{text}}}\n')
 
     def fail(self, op_id: int, op: str, key: object, error_name: str) -> None:
@@ -116,31 +149,62 @@ class HistoryWriter:
         self.close()
 
 
+_BLANK = object()
+
+
+def _bad(path: Path, lineno: int, rec: Any) -> HistoryError:
+    if type(rec) is not dict or type(rec.get("ev")) is not str or rec["ev"] not in EVENT_KINDS:
+        return HistoryError(f"{path}:{lineno}: not a history record (need 'ev' in "
+                            f"{sorted(EVENT_KINDS)})")
+    missing = sorted(_NEEDS[rec["ev"]] - rec.keys())
+    return HistoryError(f"{path}:{lineno}: bad {rec['ev']} record: "
+                        + (f"lacks {missing}" if missing else "'t' is not an int"))
+
+
+def _loads_lines(path: Path, lines: list[bytes]) -> list[Any]:
+    """One ``json.loads`` for the whole file (fast); line by line to locate an error."""
+    if b"" not in lines:
+        try:
+            records = json.loads(b"[" + b",".join(lines) + b"]")
+        except ValueError:
+            pass
+        else:
+            if len(records) == len(lines):  # else a line held two values: find it below
+                return records
+    records = []
+    for lineno, raw in enumerate(lines, 1):
+        if not raw.strip():
+            records.append(_BLANK)  # skipped, but keeps the line numbers right
+            continue
+        try:
+            records.append(json.loads(raw))
+        except ValueError:
+            raise HistoryError(f"{path}:{lineno}: not a JSON record: {raw[:60]!r}") from None
+    return records
+
+
 def _parse_file(path: Path, src: int) -> list[dict[str, Any]]:
     try:
         data = path.read_bytes()
     except OSError as err:
         raise HistoryError(f"cannot read history {path}: {err.strerror or err}") from err
     lines = data.split(b"\n")
-    torn_ok = not data.endswith(b"\n")  # only a line without its newline may be torn
-    records: list[dict[str, Any]] = []
-    loads = json.loads
-    last = len(lines) - 1
-    for lineno, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
+    tail = lines.pop()  # b"" unless the last line lacks its newline: only it may be torn
+    parsed = _loads_lines(path, lines)
+    if tail.strip():
         try:
-            rec = loads(raw)
+            parsed.append(json.loads(tail))
         except ValueError:
-            if torn_ok and lineno - 1 == last:
-                break  # the line a killed writer was writing
-            raise HistoryError(f"{path}:{lineno}: not a JSON record: {raw[:60]!r}") from None
-        if type(rec) is not dict or rec.get("ev") not in EVENT_KINDS:
-            raise HistoryError(f"{path}:{lineno}: not a history record (need 'ev' in "
-                               f"{sorted(EVENT_KINDS)})")
-        if rec["ev"] != "meta" and not all(f in rec for f in _OP_FIELDS):
-            missing = [f for f in _OP_FIELDS if f not in rec]
-            raise HistoryError(f"{path}:{lineno}: {rec['ev']} record lacks {missing}")
+            pass  # the line a killed writer was writing
+    records: list[dict[str, Any]] = []
+    needs = _NEEDS
+    for lineno, rec in enumerate(parsed, 1):
+        if rec is _BLANK:
+            continue
+        ev = rec.get("ev") if type(rec) is dict else None
+        need = needs.get(ev) if type(ev) is str else None
+        if need is None or not rec.keys() >= need or type(rec.get("t", 0)) is not int:
+            raise _bad(path, lineno, rec)
         rec["src"] = src
         records.append(rec)
     return records
@@ -149,12 +213,18 @@ def _parse_file(path: Path, src: int) -> list[dict[str, Any]]:
 def read_history(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
     """Read and merge history files into one list ordered by ``t``.
 
-    Each record gains ``src`` (the index of its file), which the checker adds to ``(pid, id)``
-    so that processes of different hosts with equal pids never pair each other's operations.
+    A file named twice is read once. Each record gains ``src`` (the index of its file), which
+    the checker adds to ``(pid, id)`` so that processes of different hosts with equal pids
+    never pair each other's operations.
     """
     records: list[dict[str, Any]] = []
-    for src, path in enumerate(paths):
-        records.extend(_parse_file(Path(path), src))
+    seen: set[Path] = set()
+    for path in map(Path, paths):
+        real = path.resolve()
+        if real in seen:
+            continue  # a file named twice would double every op (and make two winners)
+        seen.add(real)
+        records.extend(_parse_file(path, len(seen) - 1))
     # Each file is nearly sorted already, so Timsort merges the runs in close to linear time.
     records.sort(key=lambda r: r.get("t", 0))
     return records

@@ -57,6 +57,7 @@ class WorkerConfig:
     threads: int
     workload: Workload
     deadline: float  #: time.monotonic() after which no new op starts
+    t0: float = 0.0  #: time.monotonic() at the run's start: key epochs count from it
     ops_per_thread: int | None = None
     group: str | None = None
     version: int | None = None
@@ -96,15 +97,15 @@ def worker_main(cfg: WorkerConfig, shared: Shared) -> None:
     writer.meta(role="worker", index=cfg.index, group=cfg.group, version=cfg.version,
                 target=cfg.target_name, host=socket.gethostname(), pid=os.getpid())
     executor = ThreadPoolExecutor(max_workers=cfg.threads, thread_name_prefix="stress-async")
-    keys = cfg.workload.all_keys()
 
     def loop(slot: int) -> None:
         chooser = cfg.workload.chooser(slot)
         while not shared.stop.value and time.monotonic() < cfg.deadline:
             if cfg.ops_per_thread is not None and shared.done[slot] >= cfg.ops_per_thread:
                 return
-            op, k = chooser.op(), chooser.key_index()
-            key = keys[k]
+            op = chooser.op()
+            k = chooser.key_at(time.monotonic() - cfg.t0)
+            key = cfg.workload.key(k)
             value = make_value(chooser.size(), group=cfg.group, slot=slot) if "insert" in op else None
             shared.key[slot], shared.size[slot] = k, len(value) if value is not None else 0
             shared.op[slot] = OPS.index(op) + 1
@@ -160,9 +161,10 @@ def lockholder_main(cfg: LockHolderConfig, holding: Any) -> None:
             time.sleep(1)
 
 
-def final_reads_main(target_name: str, storage: str, version: int | None, keys: list[str],
-                     out: str) -> None:
-    """A fresh process reads every key; writes ``{repr(key): digest | None | {"error": name}}``."""
+def final_reads_main(target_name: str, storage: str, version: int | None, keys: list[Any],
+                     out: str, progress: Any) -> None:
+    """A fresh process reads every key; writes ``{repr(key): digest | None | {"error": name}}``.
+    ``progress[0]`` is the start time of the read in flight (0: none)."""
     import json
 
     from cachespec.conformance import resolve_target
@@ -173,10 +175,12 @@ def final_reads_main(target_name: str, storage: str, version: int | None, keys: 
     subject = target.open(Path(storage))
     reads: dict[str, Any] = {}
     for key in keys:
+        progress[0] = time.monotonic()  # the parent flags one read hanging, not a slow total
         try:
             reads[repr(key)] = result_digest(subject.get(key))
         except Exception as err:
             reads[repr(key)] = {"error": type(err).__name__}
+        progress[0] = 0.0
     tmp = out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(reads, f)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 #: The op kinds a worker issues, in the order used for shared-memory op codes (0 = idle).
 OPS: tuple[str, ...] = ("get", "insert", "get_async", "insert_async")
 DEFAULT_MIX = "get=4,insert=3,get_async=2,insert_async=1"
+REVISIT = 0.3  #: share of ops on keys of earlier epochs (recent ones more likely)
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2}
 
@@ -84,16 +85,27 @@ class Workload:
     sizes: tuple[tuple[float, int, int], ...] = SIZE_PRESETS["mixed"]
     skew: float = 1.1  #: Zipf exponent: key i has weight 1 / (i + 1) ** skew
     seed: int = 0
+    #: Seconds after which the K keys are replaced by K fresh ones (0: never). A write-once key
+    #: is contended only until its first insert lands, so fresh keys keep the races coming.
+    epoch: float = 0.25
 
     def __post_init__(self) -> None:
         if self.keys < 1:
             raise WorkloadError("--keys must be at least 1")
+        if self.epoch < 0:
+            raise WorkloadError("--key-epoch must be >= 0")
+
+    def epoch_at(self, elapsed: float) -> int:
+        return int(elapsed / self.epoch) if self.epoch > 0 else 0
 
     def key(self, index: int) -> str:
-        return f"stress-key-{index:05d}"
+        """The key with global index ``index`` (epoch * keys + rank of popularity)."""
+        epoch, rank = divmod(index, self.keys)
+        return f"stress-{epoch:04d}-{rank:05d}"
 
-    def all_keys(self) -> list[str]:
-        return [self.key(i) for i in range(self.keys)]
+    def keys_until(self, elapsed: float) -> list[str]:
+        """Every key the epochs up to ``elapsed`` seconds can have used."""
+        return [self.key(i) for i in range(self.keys * (self.epoch_at(elapsed) + 1))]
 
     def chooser(self, stream: int) -> Chooser:
         """An independent, seeded op/key/size stream for one worker thread."""
@@ -120,7 +132,18 @@ class Chooser:
         return self._ops[self._pick(self._op_cum)]
 
     def key_index(self) -> int:
+        """Rank of the key within its epoch (0 = hottest)."""
         return self._pick(self._key_cum)
+
+    def key_at(self, elapsed: float) -> int:
+        """Global index of the next key: mostly the current epoch, sometimes a recent one (so
+        keys stay read and re-inserted after their first insert: late reads catch lost or
+        stale entries, late inserts catch locks left behind by dead writers)."""
+        wl = self.workload
+        epoch = wl.epoch_at(elapsed)
+        if epoch and self.rng.random() < REVISIT:
+            epoch = max(0, epoch - 1 - int(self.rng.expovariate(0.25)))
+        return epoch * wl.keys + self.key_index()
 
     def size(self) -> int:
         _, low, high = self.workload.sizes[self._pick(self._band_cum)]

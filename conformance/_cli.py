@@ -1,0 +1,112 @@
+"""``cachespec check``, ``cachespec targets`` and ``cachespec spec``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from cachespec._cli import EXIT_FAIL, EXIT_OK, UsageError
+
+from ._subject import TargetError
+
+_PROFILES = ("quick", "default", "thorough")
+
+
+def register(subparsers: Any) -> None:
+    check = subparsers.add_parser(
+        "check", help="check targets against the spec, one verdict per clause",
+        description="Check cache targets clause by clause. Exit 0 when no clause at --level "
+                    "fails, 1 when one does, 2 for usage errors.")
+    check.add_argument("targets", nargs="*", metavar="TARGET",
+                       help="built-in name, entry-point name or module:Class "
+                            "(default: the reference targets)")
+    check.add_argument("--profile", choices=_PROFILES, default="default",
+                       help="how hard to search (quick ~20 s, default ~90 s per target)")
+    check.add_argument("--level", choices=("must", "should"), default="should",
+                       help="clauses checked and counted: must = MUST only; should = both")
+    check.add_argument("--clause", action="append", metavar="ID", default=None,
+                       help="only this clause id (fnmatch patterns like 'CORE-*' work); repeatable")
+    check.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
+    check.add_argument("--markdown", type=Path, metavar="FILE", help="write a Markdown report")
+    check.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML")
+    check.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="per-check timeout (default from the profile: 15/60/600 s)")
+    check.set_defaults(func=cmd_check)
+
+    targets = subparsers.add_parser("targets", help="list the named targets and their capabilities")
+    targets.set_defaults(func=cmd_targets)
+
+    spec = subparsers.add_parser("spec", help="print the specification (Markdown)")
+    spec.set_defaults(func=cmd_spec)
+
+
+def _writable(path: Path | None, flag: str) -> None:
+    if path is not None and not path.resolve().parent.is_dir():
+        raise UsageError(f"{flag} {path}: directory {path.resolve().parent} does not exist")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from . import REFERENCE_TARGETS
+    from ._report import progress_line, render_table, write_json, write_junit, write_markdown
+    from ._runner import run_conformance
+
+    names = list(args.targets) or list(REFERENCE_TARGETS)
+    for flag, path in (("--json", args.json), ("--markdown", args.markdown), ("--junit", args.junit)):
+        _writable(path, flag)
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    tty = sys.stdout.isatty()
+
+    def progress(target: str, result: Any) -> None:
+        if tty:
+            print(progress_line(target, result), flush=True)
+
+    try:
+        report = run_conformance(names, args.profile, args.level, args.clause,
+                                 on_clause=progress, timeout=args.timeout)
+    except TargetError as err:
+        raise UsageError(str(err)) from None
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    except ModuleNotFoundError as err:
+        raise UsageError(f"the spec is not importable ({err}); reinstall cachespec") from None
+    if tty:
+        print()
+    print(render_table(report))
+    if args.json:
+        write_json(report, args.json)
+    if args.markdown:
+        write_markdown(report, args.markdown)
+    if args.junit:
+        write_junit(report, args.junit)
+    return EXIT_FAIL if report.failed() else EXIT_OK
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    from . import list_targets
+
+    rows = list_targets()
+    width = max(len(r.name) for r in rows)
+    for r in rows:
+        if r.available:
+            print(f"{r.name:<{width}}  {', '.join(sorted(r.capabilities))}")
+        else:
+            print(f"{r.name:<{width}}  unavailable: {r.error}")
+        detail = r.description if r.source == "built-in" else f"{r.description} (from {r.source})"
+        print(f"{'':<{width}}    {detail}")
+    print(f"\nor any torch-shaped class as module:Class (e.g. "
+          f"torch._inductor.cache:OnDiskCache)")
+    return EXIT_OK
+
+
+def cmd_spec(args: argparse.Namespace) -> int:
+    from ._runner import load_spec
+
+    try:
+        spec = load_spec()
+    except ModuleNotFoundError as err:
+        raise UsageError(f"the spec is not importable ({err}); reinstall cachespec") from None
+    sys.stdout.write(spec.render_markdown())
+    return EXIT_OK

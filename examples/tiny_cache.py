@@ -1,0 +1,68 @@
+"""A tiny torch-shaped cache, checked by cachespec with no adapter.
+
+It has torch's shape (``torch/_inductor/cache.py``): a no-argument constructor, ``get`` and
+``insert``, ``from_env_var``-less, a threading lock (so cachespec infers THREADS), and a
+``CacheError`` in its module (so cachespec knows its error type). Run::
+
+    cd examples
+    cachespec check tiny_cache:TinyCache --profile quick
+    pytest --cachespec-target tiny_cache:TinyCache --cachespec-profile quick
+    pytest test_tiny_cache_conformance.py
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from typing import Any
+
+
+class CacheError(ValueError):
+    """Every failure of TinyCache."""
+
+
+def _identity(key: Any) -> Any:
+    """Keys are identified by type and value, recursively (1, True and 1.0 are three keys);
+    frozensets by their sorted members, so construction order does not matter."""
+    if isinstance(key, tuple):
+        return ("tuple", tuple(_identity(k) for k in key))
+    if isinstance(key, frozenset):
+        return ("frozenset", tuple(sorted((_identity(k) for k in key), key=repr)))
+    if key is None or isinstance(key, (str, bytes, int, float, bool)):
+        return (type(key).__name__, key)
+    raise CacheError(f"unsupported key type {type(key).__name__}")
+
+
+class TinyCache:
+    """In-memory write-once cache: values are pickled in and out, so callers cannot mutate them."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Any, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any | None:
+        ident = _identity(key)
+        with self._lock:
+            blob = self._entries.get(ident)
+        return None if blob is None else pickle.loads(blob)
+
+    def insert(self, key: Any, value: Any) -> bool:
+        ident = _identity(key)
+        try:
+            blob = pickle.dumps(value)
+        except Exception as err:
+            raise CacheError(f"value for {key!r} is not picklable") from err
+        with self._lock:
+            if ident in self._entries:
+                return False
+            self._entries[ident] = blob
+            return True
+
+
+class OverwritingCache(TinyCache):
+    """A deliberately broken variant: insert overwrites (cachespec reports the clause it breaks)."""
+
+    def insert(self, key: Any, value: Any) -> bool:
+        with self._lock:
+            self._entries[_identity(key)] = pickle.dumps(value)
+        return True

@@ -1,0 +1,102 @@
+"""The checks the conformance runner calls: each covers the clauses that name it in
+``checked_by`` and runs only on targets with its capabilities.
+
+``run(target, workdir, profile_name, clauses_to_check) -> [Violation]``: at most one violation
+per clause, only for clauses asked for; a clause not asked for still has its operations run, its
+assertion is just off (see the machines' docstring).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cachespec.conformance._subject import (
+    ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES, THREADS,
+    TYPED_KEYS, VERSION, Target,
+)
+
+from . import _crashes, _races
+from ._clauses import CLAUSES
+from ._harness import Violation, run_machine
+from ._loaders import make_loader_machine
+from ._machines import make_cache_machine
+from ._profiles import get_budget, get_profile
+
+RunFn = Callable[[Target, Path, str, frozenset[str]], list[Violation]]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    clause_ids: tuple[str, ...]
+    capabilities: frozenset[str]
+    run: RunFn
+
+
+def _applicable(target: Target, clauses: frozenset[str]) -> frozenset[str]:
+    caps = set(target.capabilities)
+    by_id = {c.id: c for c in CLAUSES}
+    return frozenset(c for c in clauses if c in by_id and by_id[c].capabilities <= caps)
+
+
+def _guarded(fn: RunFn) -> RunFn:
+    """Assert only applicable clauses, and leave the process-wide version as found."""
+
+    def run(target: Target, workdir: Path, profile: str, clauses: frozenset[str]
+            ) -> list[Violation]:
+        get_budget(profile)  # a bad profile name fails before anything runs
+        enabled = _applicable(target, frozenset(clauses))
+        version = target.get_version() if VERSION in target.capabilities else None
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            found = fn(target, workdir, profile, enabled)
+        finally:
+            if version is not None:
+                target.set_version(version)
+        return [v for v in found if v.clause_id in enabled]
+
+    run.__doc__ = fn.__doc__
+    return run
+
+
+def _machine(target: Target, workdir: Path, profile: str, clauses: frozenset[str]
+             ) -> list[Violation]:
+    """The cache state machine (get/insert/async/reopen/version/isolation/bursts)."""
+    machine = make_cache_machine(target, workdir, clauses)
+    return run_machine(machine, get_profile(profile), "ERROR-ONLY-CACHEERROR")
+
+
+def _loader(which: str) -> RunFn:
+    def run(target: Target, workdir: Path, profile: str, clauses: frozenset[str]
+            ) -> list[Violation]:
+        machine = make_loader_machine(target, workdir, clauses, which)
+        settings = get_profile(profile)
+        b = get_budget(profile)
+        settings = type(settings)(settings, max_examples=b.loader_examples,
+                                  stateful_step_count=min(b.machine_steps, 20))
+        return run_machine(machine, settings, "ERROR-ONLY-CACHEERROR")
+
+    run.__doc__ = f"The {which} loader state machine (round trips, malformed input, code)."
+    return run
+
+
+_RUNS: dict[str, tuple[frozenset[str], RunFn]] = {
+    "machine-cache": (frozenset({CORE}), _machine),
+    "machine-env-loader": (frozenset({ENV_LOADER}), _loader("env")),
+    "machine-file-loader": (frozenset({FILE_LOADER}), _loader("file")),
+    "race-threads": (frozenset({THREADS}), _races.run_threads),
+    "race-async": (frozenset({ASYNC}), _races.run_async),
+    "race-processes": (frozenset({PERSISTENT, PROCESSES}), _races.run_processes),
+    "keys-hashseed": (frozenset({TYPED_KEYS, PERSISTENT, PROCESSES}), _crashes.run_hashseed),
+    "fault-serialization": (frozenset({CORE}), _crashes.run_serialization),
+    "fault-corrupt-files": (frozenset({FILES}), _crashes.run_corrupt),
+    "crash-writer": (frozenset({PERSISTENT, PROCESSES}), _crashes.run_kill_writer),
+    "crash-lock-holder": (frozenset({LOCK, PROCESSES}), _crashes.run_lock_holder),
+}
+
+CHECKS: tuple[Check, ...] = tuple(
+    Check(name, tuple(c.id for c in CLAUSES if name in c.checked_by), caps, _guarded(fn))
+    for name, (caps, fn) in _RUNS.items()
+)

@@ -1,0 +1,186 @@
+"""Fixtures for the conformance tests: a tiny fake spec and tiny torch-shaped caches, as modules.
+
+The conformance runner, CLI and plugin are tested against this fake registry so that their own
+semantics (n/a, not checked, timeouts, re-runs, exit codes) are pinned independently of the real
+spec's contents. The modules are written into a temp dir that child processes import through
+PYTHONPATH, exactly as a user's own module would be.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+FAKE_SPEC = textwrap.dedent('''
+    """A fake clause registry with the shape of cachespec.spec."""
+    import os
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Clause:
+        id: str
+        level: str
+        text: str
+        capabilities: frozenset
+        checked_by: tuple = ()
+        torch_tests: tuple = ()
+
+    @dataclass(frozen=True)
+    class Check:
+        name: str
+        clause_ids: tuple
+        capabilities: frozenset
+        run: object
+
+    @dataclass(frozen=True)
+    class Violation:
+        clause_id: str
+        error: object
+        counterexample: object = None
+
+    CLAUSES = (
+        Clause("CORE-INSERT-ONCE", "MUST", "insert never overwrites", frozenset({"core"})),
+        Clause("CORE-GET-MISS", "MUST", "get of an absent key is None", frozenset({"core"})),
+        Clause("CORE-SECOND", "MUST", "found only on a re-run", frozenset({"core"})),
+        Clause("DISK-REOPEN", "MUST", "reopen sees entries", frozenset({"core", "persistent"})),
+        Clause("CONC-HANG", "SHOULD", "insert returns", frozenset({"core"})),
+        Clause("SAFE-UNCHECKED", "SHOULD", "no check covers this", frozenset({"core"})),
+    )
+    _BY_ID = {c.id: c for c in CLAUSES}
+
+    def run_core(target, workdir, profile, clauses):
+        s = target.open(workdir)
+        out = []
+        if "CORE-GET-MISS" in clauses and s.get("absent") is not None:
+            out.append(Violation("CORE-GET-MISS", "get returned a value", "get('absent')"))
+        if "CORE-INSERT-ONCE" in clauses:
+            first, second = s.insert("k", 1), s.insert("k", 2)
+            if not (first and not second and s.get("k") == 1):
+                out.append(Violation("CORE-INSERT-ONCE",
+                                     AssertionError(f"overwrote: {first}, {second}, {s.get('k')}"),
+                                     "insert('k', 1); insert('k', 2); get('k')"))
+        # like a shrinking search: the second problem only shows once the first is excluded
+        if "CORE-SECOND" in clauses and "CORE-INSERT-ONCE" not in clauses:
+            if getattr(target, "name", "").endswith(":Overwrites"):
+                out.append(Violation("CORE-SECOND", "second finding", "insert('z', 0)"))
+        # a .hypothesis dir must land in the worker's scratch cwd, never the user's
+        os.makedirs(".fake-hypothesis-db", exist_ok=True)
+        return out
+
+    def run_reopen(target, workdir, profile, clauses):
+        s = target.open(workdir)
+        s.insert("r", 1)
+        ok = s.reopen().get("r") == 1
+        return [] if ok else [Violation("DISK-REOPEN", "entry lost on reopen", "insert r; reopen")]
+
+    def run_hang(target, workdir, profile, clauses):
+        target.open(workdir).insert(("hang",), 1)
+        return []
+
+    CHECKS = (
+        Check("hang", ("CONC-HANG",), frozenset({"core"}), run_hang),
+        Check("core", ("CORE-INSERT-ONCE", "CORE-GET-MISS", "CORE-SECOND"), frozenset({"core"}),
+              run_core),
+        Check("reopen", ("DISK-REOPEN",), frozenset({"core", "persistent"}), run_reopen),
+    )
+
+    def get_clause(cid):
+        return _BY_ID[cid]
+
+    def render_markdown():
+        return "# Fake spec\\n\\n" + "".join(f"- `{c.id}` ({c.level}): {c.text}\\n" for c in CLAUSES)
+
+    def get_profile(name):
+        return name
+''')
+
+FAKE_CACHES = textwrap.dedent('''
+    """Tiny torch-shaped caches: one right, one that overwrites, one that hangs."""
+    import ast
+    import threading
+    import time
+    from functools import cached_property
+    from pathlib import Path
+
+    class CacheError(ValueError):
+        pass
+
+    class Good:
+        def __init__(self):
+            self._d = {}
+            self._lock = threading.Lock()
+
+        def get(self, key):
+            with self._lock:
+                return self._d.get(key)
+
+        def insert(self, key, value):
+            with self._lock:
+                if key in self._d:
+                    return False
+                self._d[key] = value
+                return True
+
+    class Overwrites(Good):
+        def insert(self, key, value):
+            self._d[key] = value
+            return True
+
+    class Hangs(Good):
+        def insert(self, key, value):
+            if key == ("hang",):
+                while True:  # a livelock: never returns
+                    time.sleep(0.05)
+            return super().insert(key, value)
+
+    class Disk:
+        version = 0
+
+        def __init__(self, name=None):
+            self.name = name or "disk"
+
+        @cached_property
+        def base_dir(self):
+            return Path("/nonexistent-default")
+
+        def _path(self, key):
+            return self.base_dir / f"v{type(self).version}-{key!r}".replace("/", "_")
+
+        def get(self, key):
+            p = self._path(key)
+            return ast.literal_eval(p.read_text()) if p.is_file() else None
+
+        def insert(self, key, value):
+            try:
+                with open(self._path(key), "x") as f:
+                    f.write(repr(value))
+            except FileExistsError:
+                return False
+            return True
+
+    class NeedsArgs(Good):
+        def __init__(self, size):
+            super().__init__()
+''')
+
+
+def write_fakes(directory: Path) -> Path:
+    """Write ``fakespec.py`` and ``fakecaches.py`` into ``directory``; return it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "fakespec.py").write_text(FAKE_SPEC)
+    (directory / "fakecaches.py").write_text(FAKE_CACHES)
+    return directory
+
+
+def fake_env(directory: Path, spec: str | None = "fakespec") -> dict[str, str]:
+    """Environment for a child process that sees the fakes (and, if spec, uses the fake spec)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(directory), env.get("PYTHONPATH")]))
+    if spec:
+        env["CACHESPEC_SPEC_MODULE"] = spec
+    else:
+        env.pop("CACHESPEC_SPEC_MODULE", None)
+    env.pop("PYTEST_ADDOPTS", None)
+    env.pop("PYTEST_XDIST_WORKER", None)
+    return env

@@ -1,0 +1,148 @@
+"""The pytest plugin and the CacheConformanceTests base class, run the way a user runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from _conformance_fakes import fake_env, write_fakes
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A user's project dir holding the fake spec and caches (and no tests of its own)."""
+    return write_fakes(tmp_path / "project")
+
+
+def run_pytest(project: Path, *args: str, spec: str | None = "fakespec"
+               ) -> tuple[int, dict[str, str], str]:
+    """Exit code, {test name: passed|failed|skipped} from --junitxml, and the output."""
+    junit = project / "junit.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA",
+         f"--junitxml={junit}", *args],
+        capture_output=True, text=True, cwd=project, env=fake_env(project, spec), timeout=600)
+    outcomes: dict[str, str] = {}
+    if junit.exists():
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            status = ("failed" if case.find("failure") is not None or case.find("error") is not None
+                      else "skipped" if case.find("skipped") is not None else "passed")
+            classname = case.get("classname") or ""
+            outcomes[f"{classname.rsplit('.', 1)[-1]}::{case.get('name')}"] = status
+    return done.returncode, outcomes, done.stdout + done.stderr
+
+
+def by_clause(outcomes: dict[str, str]) -> dict[str, str]:
+    return {name.rsplit("test_clause[", 1)[1].rstrip("]"): status
+            for name, status in outcomes.items() if "test_clause[" in name}
+
+
+def test_broken_target_fails_its_clause_by_test_id(project: Path) -> None:
+    code, outcomes, output = run_pytest(project, "--cachespec-target", "fakecaches:Overwrites",
+                                        "--cachespec-profile", "quick")
+    assert code == 1, output
+    assert by_clause(outcomes) == {
+        "CORE-INSERT-ONCE": "failed", "CORE-GET-MISS": "passed", "CORE-SECOND": "failed",
+        "DISK-REOPEN": "skipped", "CONC-HANG": "passed", "SAFE-UNCHECKED": "failed"}
+    assert "cachespec[fakecaches:Overwrites]::test_clause[CORE-INSERT-ONCE]" in output
+    assert "insert('k', 1); insert('k', 2); get('k')" in output  # the counterexample
+
+
+def test_good_target_passes_at_level_must(project: Path) -> None:
+    code, outcomes, output = run_pytest(project, "--cachespec-target", "fakecaches:Good",
+                                        "--cachespec-profile", "quick", "--cachespec-level", "must")
+    assert code == 0, output
+    assert by_clause(outcomes) == {"CORE-INSERT-ONCE": "passed", "CORE-GET-MISS": "passed",
+                                   "CORE-SECOND": "passed", "DISK-REOPEN": "skipped"}
+
+
+def test_k_selects_clauses_and_xdist_distributes_them(project: Path) -> None:
+    code, outcomes, output = run_pytest(project, "--cachespec-target", "fakecaches:Overwrites",
+                                        "--cachespec-profile", "quick", "-n", "2",
+                                        "-k", "CORE-INSERT-ONCE or CORE-GET-MISS")
+    assert code == 1, output
+    assert by_clause(outcomes) == {"CORE-INSERT-ONCE": "failed", "CORE-GET-MISS": "passed"}
+
+
+def test_hanging_target_fails_by_timeout(project: Path) -> None:
+    code, outcomes, output = run_pytest(project, "--cachespec-target", "fakecaches:Hangs",
+                                        "--cachespec-profile", "quick", "--cachespec-timeout", "2",
+                                        "-k", "CONC-HANG or CORE-GET-MISS")
+    assert code == 1, output
+    assert by_clause(outcomes) == {"CONC-HANG": "failed", "CORE-GET-MISS": "passed"}
+    assert "timed out after 2 s" in output
+
+
+def test_unknown_target_is_a_usage_error(project: Path) -> None:
+    code, _, output = run_pytest(project, "--cachespec-target", "no-such-target")
+    assert code == pytest.ExitCode.USAGE_ERROR
+    assert "unknown target 'no-such-target'" in output and "Traceback" not in output
+
+
+def test_base_class_by_attribute_and_by_fixture(project: Path) -> None:
+    (project / "test_my_cache.py").write_text(textwrap.dedent('''
+        import pytest
+        from cachespec.conformance.testing import CacheConformanceTests
+        import fakecaches
+
+        class TestGood(CacheConformanceTests):
+            target = "fakecaches:Good"
+            profile = "quick"
+            level = "must"
+
+        class TestBroken(CacheConformanceTests):
+            profile = "quick"
+
+            @pytest.fixture
+            def cachespec_target(self):
+                return fakecaches.Overwrites   # a class works as well as a name
+    '''))
+    code, outcomes, output = run_pytest(project, "test_my_cache.py")
+    assert code == 1, output
+    assert outcomes["TestGood::test_clause[CORE-INSERT-ONCE]"] == "passed"
+    assert outcomes["TestGood::test_clause[DISK-REOPEN]"] == "skipped"
+    assert outcomes["TestGood::test_clause[SAFE-UNCHECKED]"] == "skipped"  # SHOULD, level must
+    assert outcomes["TestBroken::test_clause[CORE-INSERT-ONCE]"] == "failed"
+    assert outcomes["TestBroken::test_clause[CORE-GET-MISS]"] == "passed"
+    assert outcomes["TestBroken::test_clause[DISK-REOPEN]"] == "skipped"
+
+
+def test_plugin_is_inert_without_the_option(project: Path) -> None:
+    (project / "test_inert.py").write_text(textwrap.dedent('''
+        import sys
+
+        def test_nothing_heavy_was_imported(pytestconfig):
+            assert pytestconfig.pluginmanager.hasplugin("cachespec")
+            heavy = [m for m in ("cachespec.conformance._runner", "cachespec.spec", "torch",
+                                 "cachespec.reference", "fakespec") if m in sys.modules]
+            assert heavy == []
+            assert pytestconfig.pluginmanager.get_plugin("cachespec-conformance-suite") is None
+    '''))
+    code, outcomes, output = run_pytest(project, "test_inert.py")
+    assert code == 0, output
+    assert outcomes == {"test_inert::test_nothing_heavy_was_imported": "passed"}
+
+
+def _real_spec_ready() -> bool:
+    try:
+        import cachespec.spec as spec
+    except Exception:
+        return False
+    return bool(getattr(spec, "CHECKS", None)) and bool(getattr(spec, "CLAUSES", None))
+
+
+@pytest.mark.skipif(not _real_spec_ready(), reason="cachespec.spec has no checks yet")
+def test_real_spec_reference_passes_and_overwriting_cache_fails(project: Path) -> None:
+    args = ("--cachespec-profile", "quick", "-k", "CORE-", "-n", "2")
+    code, outcomes, output = run_pytest(project, "--cachespec-target", "reference-memory", *args,
+                                        spec=None)
+    assert code == 0, output
+    assert by_clause(outcomes) and set(by_clause(outcomes).values()) == {"passed"}
+    code, outcomes, output = run_pytest(project, "--cachespec-target", "fakecaches:Overwrites",
+                                        *args, spec=None)
+    assert code == 1, output
+    assert by_clause(outcomes)["CORE-INSERT-NO-OVERWRITE"] == "failed"

@@ -7,11 +7,12 @@ its race/crash schedule) needs strengthening, not a retry. Usage::
     python benchmarks/mutant_reliability.py [--profile quick] [--runs 20] [--mutant NAME ...]
                                             [--json FILE]
 
-Seeds. Run ``i`` uses seed ``base + i`` for: PYTHONHASHSEED of the child process, ``random``,
-and Hypothesis (its global seed, with ``derandomize`` turned off; the spec's profiles derandomize
-by default, so without this every run would replay the same examples). Each mutant runs in its
-own child process, killed after a timeout; a run cut short by the timeout counts as a catch (the
-runner fails a hung check), and so does a check that raises.
+Seeds. Run ``i`` uses seed ``base + i`` for ``random`` and Hypothesis (its global seed, with
+``derandomize`` turned off: the spec's profiles derandomize, so without this every run would
+replay the same examples). The runs of one mutant share a child process (PYTHONHASHSEED = the
+base seed; the hash-seed check starts its own processes with their own seeds), killed after
+``--timeout`` seconds per run; runs cut short by it count as catches (the runner fails a hung
+check), and so does a check that raises.
 """
 
 from __future__ import annotations
@@ -29,11 +30,10 @@ from typing import Any
 _CHILD = r"""
 import json, os, random, sys, tempfile, time, traceback
 from pathlib import Path
-target_name, clause, profile, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-random.seed(seed)
+target_name, clause, profile = sys.argv[1], sys.argv[2], sys.argv[3]
+seeds = [int(s) for s in sys.argv[4:]]
 import hypothesis, hypothesis.core
 from hypothesis import settings
-hypothesis.core.global_force_seed = seed
 import cachespec.spec as spec
 import cachespec.spec._profiles as P
 orig = P.get_profile
@@ -45,45 +45,55 @@ for mod in list(sys.modules.values()):
 from cachespec.conformance import resolve_target
 target = resolve_target(target_name)
 checks = [c for c in spec.CHECKS if clause in c.clause_ids and set(c.capabilities) <= set(target.capabilities)]
-caught, by, error = False, [], None
-t0 = time.monotonic()
 version = target.get_version() if "version" in target.capabilities else None
-for check in checks:
-    work = Path(tempfile.mkdtemp(prefix="reliab-"))
-    try:
-        violations = check.run(target, work, profile, frozenset([clause]))
-    except BaseException as err:
-        caught, error = True, f"{check.name} raised {type(err).__name__}: {err}"
-        break
-    finally:
-        if version is not None:
-            target.set_version(version)
-    if any(v.clause_id == clause for v in violations or ()):
-        caught = True
-        by.append(check.name)
-        break
-print(json.dumps({"caught": caught, "checks": [c.name for c in checks], "by": by,
-                  "error": error, "seconds": time.monotonic() - t0}), flush=True)
+for seed in seeds:
+    random.seed(seed)
+    hypothesis.core.global_force_seed = seed
+    caught, by, error = False, [], None
+    t0 = time.monotonic()
+    for check in checks:
+        work = Path(tempfile.mkdtemp(prefix="reliab-"))
+        try:
+            violations = check.run(target, work, profile, frozenset([clause]))
+        except BaseException as err:
+            caught, error = True, f"{check.name} raised {type(err).__name__}: {err}"
+            break
+        finally:
+            if version is not None:
+                target.set_version(version)
+        if any(v.clause_id == clause for v in violations or ()):
+            caught = True
+            by.append(check.name)
+            break
+    print(json.dumps({"seed": seed, "caught": caught, "checks": [c.name for c in checks],
+                      "by": by, "error": error, "seconds": time.monotonic() - t0}), flush=True)
 """
 
 
-def run_once(target: str, clause: str, profile: str, seed: int, timeout: float) -> dict[str, Any]:
-    env = dict(os.environ, PYTHONHASHSEED=str(seed % (2**32)))
+def run_seeds(target: str, clause: str, profile: str, seeds: list[int], timeout: float
+              ) -> list[dict[str, Any]]:
+    """Run the check once per seed in one child process (PYTHONHASHSEED = the first seed).
+    Seeds not reported when the child hangs past ``timeout`` per seed count as caught."""
+    env = dict(os.environ, PYTHONHASHSEED=str(seeds[0] % (2**32)))
     with tempfile.TemporaryDirectory(prefix="cachespec-reliab-") as cwd:
         env["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(cwd, ".hypothesis")
-        t0 = time.monotonic()
         try:
             proc = subprocess.run([sys.executable, "-c", _CHILD, target, clause, profile,
-                                   str(seed)], capture_output=True, text=True, timeout=timeout,
-                                  cwd=cwd, env=env, start_new_session=True)
-        except subprocess.TimeoutExpired:
-            return {"caught": True, "error": f"hung > {timeout:g} s (the runner fails it)",
-                    "seconds": time.monotonic() - t0}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        return {"caught": False, "error": f"driver failed: {proc.stderr.strip()[-400:]}",
-                "seconds": time.monotonic() - t0}
-    return json.loads(lines[-1])  # type: ignore[no-any-return]
+                                   *map(str, seeds)], capture_output=True, text=True,
+                                  timeout=timeout * len(seeds), cwd=cwd, env=env,
+                                  start_new_session=True)
+            out, err = proc.stdout, proc.stderr
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            err = f"hung > {timeout * len(seeds):g} s (the runner fails a hung check)"
+    runs = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
+    done = {r["seed"] for r in runs}
+    for seed in seeds:
+        if seed not in done:
+            hung = err.startswith("hung")
+            runs.append({"seed": seed, "caught": hung, "seconds": 0.0,
+                         "error": err if hung else f"driver failed: {err.strip()[-400:]}"})
+    return runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mutant", action="append", default=None)
     parser.add_argument("--timeout", type=float, default=180.0, help="per run, seconds")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--jobs", type=int, default=1, help="mutants measured at once")
     args = parser.parse_args(argv)
 
     from cachespec.conformance.mutants import MUTANTS, get_mutant
@@ -101,9 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     mutants = [get_mutant(n) for n in args.mutant] if args.mutant else list(MUTANTS)
     rows = []
     started = time.monotonic()
-    for m in mutants:
-        runs = [run_once(m.target, m.intended_clause, args.profile, args.seed + i, args.timeout)
-                for i in range(args.runs)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    def measure(m: Any) -> list[dict[str, Any]]:
+        return run_seeds(m.target, m.intended_clause, args.profile,
+                         [args.seed + i for i in range(args.runs)], args.timeout)
+
+    pool = ThreadPoolExecutor(max(args.jobs, 1))
+    for m, runs in zip(mutants, pool.map(measure, mutants)):
         catches = sum(bool(r.get("caught")) for r in runs)
         errors = sorted({r["error"] for r in runs if r.get("error") and not r.get("caught")})
         secs = sum(r.get("seconds", 0.0) for r in runs) / len(runs)

@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
     check.add_argument("--markdown", type=Path, metavar="FILE", help="write a Markdown report")
     check.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML")
     check.add_argument("--timeout", type=float, metavar="SECONDS",
-                       help="per-check timeout (default from the profile: 15/60/600 s)")
+                       help="a check with no completed operation of the target for this long "
+                            "is a hang (default from the profile: 30/60/300 s)")
     check.set_defaults(func=cmd_check)
 
     targets = subparsers.add_parser("targets", help="list the named targets and their capabilities")

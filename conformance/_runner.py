@@ -4,8 +4,9 @@ Semantics. A clause whose capabilities are not all in the target's is ``n/a``. E
 covers an applicable clause runs (in a :class:`WorkerSession`, a killable child process) on
 those clauses; a violation fails its clause; a clause passes only if at least one check covered
 it and none failed it. A clause no check covered is a failure ("not checked"), never a pass.
-A check that outlives the profile's timeout fails its undecided clauses and the worker is
-restarted for the rest.
+A check during which no operation of the target completes for the profile's timeout (or that
+exceeds ten times that in total) fails its undecided clauses; the worker is killed and restarted
+for the rest.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from typing import Any
 
 from ._subject import TargetError
 
-#: seconds one call of a check may take before the target is declared hung
-PROFILES: dict[str, float] = {"quick": 15.0, "default": 60.0, "thorough": 600.0}
+#: seconds without any completed operation of the target (in the worker or a process it spawned)
+#: after which the target is declared hung; see _progress for why progress, not wall time
+PROFILES: dict[str, float] = {"quick": 30.0, "default": 60.0, "thorough": 300.0}
+#: a check run may take at most this many stall periods even while making progress (livelock)
+HARD_CAP_FACTOR = 10
 LEVELS = ("must", "should")
 #: extra seconds for a worker to start (import the target, torch, hypothesis) before its first job
 STARTUP_GRACE = 60.0
@@ -272,15 +276,19 @@ class WorkerSession:
             self._proc.stdin.flush()
         except OSError:
             pass  # a dead worker shows up as EOF below
-        deadline = time.monotonic() + self.timeout
+        cap = self.timeout * HARD_CAP_FACTOR
+        run_started = stalled_since = time.monotonic()
         running: list[str] = pending
         while True:
-            event = self._next_event(deadline)
+            event = self._next_event(min(stalled_since + self.timeout, run_started + cap))
             if event is None:
                 undecided = [c for c in running if c not in failed]
-                if self._proc.poll() is None:
-                    msg = (f"timed out after {self.timeout:g} s (deadlock or livelock?) "
-                           f"in check {check!r}")
+                if self._proc.poll() is None and time.monotonic() >= run_started + cap:
+                    msg = (f"timed out after {cap:g} s in check {check!r}, still busy "
+                           f"(livelock, or raise --timeout)")
+                elif self._proc.poll() is None:
+                    msg = (f"timed out after {self.timeout:g} s without progress "
+                           f"(deadlock or livelock?) in check {check!r}")
                 else:
                     msg = (f"worker died (exit {self._proc.returncode}) in check {check!r}: "
                            f"{self._log_tail() or 'no output'}")
@@ -288,9 +296,11 @@ class WorkerSession:
                 self.stop()
                 return CheckOutcome([], failed, time.monotonic() - started)
             ev = event.get("ev")
-            if ev == "run":
+            if ev == "progress":
+                stalled_since = time.monotonic()
+            elif ev == "run":
                 running = list(event["clauses"])
-                deadline = time.monotonic() + self.timeout
+                run_started = stalled_since = time.monotonic()
             elif ev == "violation":
                 fail([event["clause"]], event.get("error") or "violation",
                      event.get("counterexample"))

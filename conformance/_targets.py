@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
+from . import _progress
 from ._subject import Target, TargetError
 from ._torchshaped import TorchShapedTarget, load_object, torch_shaped
 from .adapters._base import Adapter
@@ -132,7 +133,11 @@ def resolve_target(name: str) -> Target:
 
     Raises TargetError with a one-line message saying what to do.
     """
-    name = name.strip()
+    _progress.tick()  # a child process of a check starting up is progress, not a hang
+    return _progress.maybe_instrument(_resolve(name.strip()))
+
+
+def _resolve(name: str) -> Target:
     if name in _BUILTINS:
         return _BUILTINS[name][1](name)
     if ":" in name:

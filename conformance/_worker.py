@@ -20,11 +20,13 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import _progress
 from ._subject import VERSION
 
 
@@ -54,10 +56,23 @@ def _error_text(err: Any) -> str:
 class _Channel:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.lock = threading.Lock()  # the heartbeat thread sends too
 
     def send(self, **event: Any) -> None:
-        self.stream.write(json.dumps(event, default=repr) + "\n")
-        self.stream.flush()
+        line = json.dumps(event, default=repr) + "\n"
+        with self.lock:
+            self.stream.write(line)
+            self.stream.flush()
+
+
+def _heartbeat(out: _Channel, progress_file: Path, stop: threading.Event) -> None:
+    """Send a ``progress`` event whenever an operation of the target completed since the last."""
+    last = _progress.signal_of(progress_file)
+    while not stop.wait(0.5):
+        now = _progress.signal_of(progress_file)
+        if now != last:
+            last = now
+            out.send(ev="progress")
 
 
 def run_job(check: Any, target: Any, clauses: list[str], profile: str, workroot: Path,
@@ -120,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as err:  # noqa: BLE001 - reported to the parent, which decides
         out.send(ev="fatal", error=_error_text(err), traceback=_short(traceback.format_exc(), 8000))
         return 1
+    progress_file = args.workroot / "progress"
+    progress_file.touch()
+    os.environ[_progress.ENV] = str(progress_file)  # children of checks tick it
+    _progress.instrument(target)
+    threading.Thread(target=_heartbeat, args=(out, progress_file, threading.Event()),
+                     daemon=True, name="cachespec-heartbeat").start()
     out.send(ev="ready", capabilities=sorted(target.capabilities), pid=os.getpid())
     for line in sys.stdin:
         if not line.strip():

@@ -153,8 +153,9 @@ CLAUSES: tuple[Clause, ...] = (
     _c("ISO-GET-COPY", "SHOULD", "Mutating a value returned by get does not change what later "
        "gets return.", {RICH_VALUES}, (_M,)),
     # -- SAFE ----------------------------------------------------------------------------------
-    _c("SAFE-FAILED-INSERT-ABSENT", "SHOULD", "An insert whose serialization fails midway "
-       "raises CacheError and leaves the key absent and insertable.", {RICH_VALUES}, (_SER,)),
+    _c("SAFE-FAILED-INSERT-ABSENT", "SHOULD", "A value that cannot be serialized (here: a "
+       "list whose last item's pickling raises) is refused with CacheError, leaving the key "
+       "absent and insertable; nothing half-written stays.", {RICH_VALUES}, (_SER,)),
     _c("SAFE-LOAD-ENV-NO-CODE", "SHOULD", "from_env_var never runs code from its input: a pickle "
        "that would call a function raises CacheError without calling it.", {ENV_LOADER},
        (_ENV,)),
@@ -167,10 +168,10 @@ CLAUSES: tuple[Clause, ...] = (
        "write lock.", {LOCK, PROCESSES}, (_LK,)),
     # -- CONC: concurrency ---------------------------------------------------------------------
     _c("CONC-ONE-WINNER", "MUST", "Of concurrent inserts of one absent key from threads of one "
-       "instance exactly one returns True.", {THREADS}, (_TH, _M),
+       "instance exactly one returns True.", {THREADS}, (_TH,),
        ("CacheTest.test_insert_concurrent", "CacheTest.test_combo_concurrent")),
     _c("CONC-READ-WINNER", "MUST", "During and after an insert race every get returns None or "
-       "the winner's complete value, and after it the winner's value.", {THREADS}, (_TH, _M),
+       "the winner's complete value, and after it the winner's value.", {THREADS}, (_TH,),
        ("CacheTest.test_get_concurrent", "CacheTest.test_insert_concurrent",
         "CacheTest.test_combo_concurrent")),
     _c("CONC-NO-STALE-READ", "SHOULD", "Once an insert of a key returned, or a get returned its "

@@ -201,6 +201,8 @@ def run_serialization(target: Target, workdir: Path, profile: str, clauses: froz
         if isinstance(res, BaseException):
             v.add("ERROR-ONLY-CACHEERROR", f"{call} raised {error_name(res)}, not CacheError",
                   call)
+            if clause is not None:
+                v.add(clause, f"{call} raised {error_name(res)}, not CacheError", call)
         elif clause is not None:
             v.add(clause, f"{call} returned {show(res)} (expected CacheError)", call)
         return False
@@ -221,10 +223,12 @@ def run_serialization(target: Target, workdir: Path, profile: str, clauses: froz
                     "raises>])")
             res = outcome(lambda: s.insert(key, bad))
             if res is True or res is False:
-                continue  # accepted without serializing (kept by reference): nothing failed
+                v.add("SAFE-FAILED-INSERT-ABSENT", f"{call} returned {res!r}: a value that "
+                      "cannot be serialized was accepted", call)
+                continue
             if not isinstance(res, target.error_type):
-                v.add("ERROR-ONLY-CACHEERROR", f"{call} raised {error_name(res)}, not "
-                      "CacheError", call)
+                for clause in ("ERROR-ONLY-CACHEERROR", "SAFE-FAILED-INSERT-ABSENT"):
+                    v.add(clause, f"{call} raised {error_name(res)}, not CacheError", call)
             readers = [s] + ([s.reopen()] if persistent else [])
             for inst, r in enumerate(readers):
                 got = outcome(lambda: r.get(key))

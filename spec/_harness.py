@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import reporting, settings
+from hypothesis.errors import FlakyReplay, FlakyStrategyDefinition
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from cachespec.conformance._subject import Target
@@ -98,8 +99,18 @@ def run_machine(machine: type[RuleBasedStateMachine], run_settings: settings,
     """
     printed: list[str] = []
     try:
-        with reporting.with_reporter(lambda s: printed.append(str(s))):
-            run_state_machine_as_test(machine, settings=run_settings)
+        for attempt in range(3):
+            printed.clear()
+            try:
+                with reporting.with_reporter(lambda s: printed.append(str(s))):
+                    run_state_machine_as_test(machine, settings=run_settings)
+                break
+            except (FlakyStrategyDefinition, FlakyReplay):
+                # a nondeterministic target failed once and not on replay: search again with
+                # another seed; the third time it propagates (the runner reports the crash)
+                if attempt == 2:
+                    raise
+                run_settings = settings(run_settings, derandomize=False)
     except ClauseFailure as e:
         return [Violation(e.clause_id, str(e), _program(e, printed))]
     except BaseExceptionGroup as group:  # Hypothesis' FlakyFailure: it did not replay

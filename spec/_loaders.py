@@ -127,7 +127,9 @@ class LoaderMachine(RuleBasedStateMachine):
         if err is None:
             self.a.fail(clause, f"{what} was accepted (expected CacheError)")
         elif not isinstance(err, self.target.error_type):
-            self.a.fail("ERROR-ONLY-CACHEERROR", f"{what} raised {error_name(err)}, not CacheError")
+            # the clause promises CacheError, and so does ERROR-ONLY-CACHEERROR: both are broken
+            msg = f"{what} raised {error_name(err)}, not CacheError"
+            self.a.fail(clause if self.a.on(clause) else "ERROR-ONLY-CACHEERROR", msg)
 
     def check_empty(self, clause: str, what: str, loaded: Subject | None,
                     err: BaseException | None) -> None:

@@ -114,6 +114,31 @@ def mutate(value: Any) -> bool:
     return False
 
 
+# -- fixed edges: every run meets them (the machines' tour) ---------------------------------
+_SHARED = "shared-" + "x" * 8
+EDGE_STR_KEYS: tuple[str, ...] = ("", " ", "\x00", "é☃\U0001f600", "a" * 300, "../up", "/", "a/b",
+                                  "CON", "a;b,c")
+EDGE_TYPED_KEYS: tuple[Any, ...] = EDGE_STR_KEYS + (
+    b"", b"\x00" * 3, b"k" * 1000, 0, -1, 2**200, -(2**70), None, 1e300, float("inf"), -1.5,
+    (), frozenset(), (("",),), (None, b""), (_SHARED, _SHARED), (frozenset({1, 9}), "f"),
+    tuple(range(40)),
+)
+EDGE_BYTES_VALUES: tuple[bytes, ...] = (b"", b"\x00", b"\xff" * 3, b"\x80\x04.")
+EDGE_RICH_VALUES: tuple[Any, ...] = EDGE_BYTES_VALUES + (
+    "", 0, False, True, 0.0, -0.0, float("inf"), float("nan"), 2**200, -(2**70), "é☃\U0001f600",
+    [], {}, (), set(), frozenset(), [[]], ((),), {"": None}, [None], (_SHARED, _SHARED),
+    (frozenset({1}), [frozenset()]), {(1, 2): [b"x"], None: {0: ()}}, [1, [2, [3, [4, [5]]]]],
+)
+
+
+def edge_keys(caps: frozenset[str]) -> tuple[Any, ...]:
+    return EDGE_TYPED_KEYS if TYPED_KEYS in caps else EDGE_STR_KEYS
+
+
+def edge_values(caps: frozenset[str]) -> tuple[Any, ...]:
+    return EDGE_RICH_VALUES if RICH_VALUES in caps else EDGE_BYTES_VALUES
+
+
 # -- key pairs ------------------------------------------------------------------------------
 #: Distinct (!=) keys that str(), hash() or a type-dropping encoding would merge.
 DISTINCT_STR_PAIRS: tuple[tuple[str, str], ...] = (

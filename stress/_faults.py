@@ -24,7 +24,7 @@ LARGE_INSERT = 128 * 1024
 
 
 def parse_faults(text: str | None) -> frozenset[str]:
-    """``"kill,corrupt"`` -> the set; ``""``/``"none"`` -> empty. Raises ValueError on unknown kinds."""
+    """``"kill,corrupt"`` -> the set; ``""``/``"none"`` -> empty; ValueError on unknown kinds."""
     if not text or text == "none":
         return frozenset()
     kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
@@ -49,7 +49,7 @@ class Writer(Protocol):
 
 
 class KillFault:
-    """SIGKILL a worker every ``interval`` s on average, aiming at one mid-insert of a large value."""
+    """SIGKILL a worker every ``interval`` s on average, aiming at one inserting a large value."""
 
     AIM_FOR = 1.0  # seconds to wait for a large insert before settling for any victim
     MAX_AGE = 1.0  # an op in flight longer than this may be stuck: leave its process alone
@@ -119,7 +119,7 @@ class CorruptFault:
     checker can excuse exactly that key. Otherwise it corrupts any entry file (``key`` null).
     """
 
-    TRIES = 8  # recent keys to try before settling for any entry file
+    TRIES = 8  # recent keys to try per tick for one that has an entry file
 
     def __init__(self, entry_files: Callable[[], Iterator[Path]], writer: Writer,
                  rng: random.Random, interval: float, stop_at: float,

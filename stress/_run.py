@@ -286,8 +286,9 @@ def run_stress(cfg: StressConfig) -> StressResult:
                 for index in live:
                     slots = fleet.slots(index)
                     busy = [s for s in slots if shared.in_flight(s)]
+                    budget = per_thread or 0
                     rest_done = now >= deadline or all(
-                        shared.done[s] >= per_thread for s in slots if s not in busy)  # type: ignore[operator]
+                        shared.done[s] >= budget for s in slots if s not in busy)
                     if busy and rest_done and all((s, shared.start[s]) in flagged for s in busy):
                         fleet.kill(index, reason="stuck")  # it can make no more progress
                     elif now >= deadline + grace:
@@ -471,10 +472,11 @@ def check_run(target_name: str, storage: Path, history_dir: Path, events: list[d
             if isinstance(value, dict):  # the final get raised
                 if corruption and value.get("error") in error_types:
                     continue  # a corrupted entry may keep raising CacheError
-                kind = "unexpected-error" if value.get("error") not in error_types else "spurious-error"
+                unexpected = value.get("error") not in error_types
                 violations.append(StressViolation(
-                    kind, key, "ERROR-ONLY-CACHEERROR" if kind == "unexpected-error"
-                    else "CRASH-ATOMIC", f"the final get raised {value.get('error')}", [], group))
+                    "unexpected-error" if unexpected else "spurious-error", key,
+                    "ERROR-ONLY-CACHEERROR" if unexpected else "CRASH-ATOMIC",
+                    f"the final get raised {value.get('error')}", [], group))
             elif key not in corrupted:
                 plain[key] = value
         if record is not None:
@@ -595,7 +597,8 @@ def register_stress(subparsers: Any) -> None:
                    help="an op in flight longer than this is a liveness violation (10)")
     p.add_argument("--dir", type=Path, help="cache directory (default: a fresh temporary one)")
     p.add_argument("--history", type=Path, metavar="FILE", help="write the merged history here")
-    p.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here ('-': stdout)")
+    p.add_argument("--json", type=Path, metavar="FILE",
+                   help="write the JSON report here ('-': stdout)")
     p.set_defaults(func=cmd_stress)
 
 

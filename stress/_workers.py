@@ -21,11 +21,12 @@ from cachespec.stress._workload import OPS, Workload, make_value
 
 
 class Shared:
-    """Per-slot shared memory: in-flight op (code, key index, value size, start time) and counters."""
+    """Per-slot shared memory: the op in flight (code, key index, value size, start) and counts."""
 
     def __init__(self, ctx: Any, slots: int) -> None:
         self.slots = slots
-        self.start = ctx.Array("d", slots, lock=False)  # time.monotonic() of the op in flight; 0 = idle
+        # time.monotonic() when the op in flight started; 0 = idle
+        self.start = ctx.Array("d", slots, lock=False)
         self.op = ctx.Array("i", slots, lock=False)  # 1 + index in OPS
         self.key = ctx.Array("i", slots, lock=False)
         self.size = ctx.Array("q", slots, lock=False)
@@ -106,7 +107,8 @@ def worker_main(cfg: WorkerConfig, shared: Shared) -> None:
             op = chooser.op()
             k = chooser.key_at(time.monotonic() - cfg.t0)
             key = cfg.workload.key(k)
-            value = make_value(chooser.size(), group=cfg.group, slot=slot) if "insert" in op else None
+            value = (make_value(chooser.size(), group=cfg.group, slot=slot)
+                     if "insert" in op else None)
             shared.key[slot], shared.size[slot] = k, len(value) if value is not None else 0
             shared.op[slot] = OPS.index(op) + 1
             op_id = writer.invoke(op, key, digest(value) if value is not None else None, cfg.group)

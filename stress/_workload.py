@@ -40,7 +40,8 @@ def parse_size(text: str) -> int:
     """``"512"``, ``"64k"``, ``"4M"`` -> bytes."""
     m = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
     if not m or m.group(2).lower() not in _UNITS:
-        raise WorkloadError(f"bad size {text!r}: use a number with an optional k/M suffix, e.g. 64k")
+        raise WorkloadError(f"bad size {text!r}: use a number with an optional k/M suffix "
+                            "(e.g. 64k)")
     return int(m.group(1)) * _UNITS[m.group(2).lower()]
 
 

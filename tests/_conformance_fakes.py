@@ -45,6 +45,7 @@ FAKE_SPEC = textwrap.dedent('''
         Clause("CORE-SECOND", "MUST", "found only on a re-run", frozenset({"core"})),
         Clause("DISK-REOPEN", "MUST", "reopen sees entries", frozenset({"core", "persistent"})),
         Clause("CONC-HANG", "SHOULD", "insert returns", frozenset({"core"})),
+        Clause("CONC-SLOW", "SHOULD", "slow is not hung", frozenset({"core"})),
         Clause("SAFE-UNCHECKED", "SHOULD", "no check covers this", frozenset({"core"})),
     )
     _BY_ID = {c.id: c for c in CLAUSES}
@@ -78,7 +79,14 @@ FAKE_SPEC = textwrap.dedent('''
         target.open(workdir).insert(("hang",), 1)
         return []
 
+    def run_slow(target, workdir, profile, clauses):
+        s = target.open(workdir)
+        for i in range(10):
+            s.insert(("slow", i), i)
+        return []
+
     CHECKS = (
+        Check("slow", ("CONC-SLOW",), frozenset({"core"}), run_slow),
         Check("hang", ("CONC-HANG",), frozenset({"core"}), run_hang),
         Check("core", ("CORE-INSERT-ONCE", "CORE-GET-MISS", "CORE-SECOND"), frozenset({"core"}),
               run_core),
@@ -132,6 +140,14 @@ FAKE_CACHES = textwrap.dedent('''
             if key == ("hang",):
                 while True:  # a livelock: never returns
                     time.sleep(0.05)
+            return super().insert(key, value)
+
+    class Slow(Good):
+        """Each insert of a ("slow", i) key takes 0.4 s: slow, never hung."""
+
+        def insert(self, key, value):
+            if isinstance(key, tuple) and key[:1] == ("slow",):
+                time.sleep(0.4)
             return super().insert(key, value)
 
     class Disk:

@@ -154,8 +154,10 @@ def test_every_mutant_is_caught_by_its_intended_clause_quick() -> None:
     results = run_catalogue(MUTANTS, profile="quick", scope="intended", jobs=2)
     table = render_table(results)
     assert all(r.error is None for r in results), table
-    assert [r.name for r in results if not r.caught_as_intended] == [], table
-    assert kill_rate(results) == 1.0
+    missed = {r.name for r in results if not r.caught_as_intended}
+    # Known spec gaps must still survive: once the spec catches one, drop its spec_gap note.
+    assert missed == {m.name for m in MUTANTS if m.spec_gap}, table
+    assert kill_rate([r for r in results if not r.spec_gap]) == 1.0
 
 
 @pytest.mark.slow
@@ -177,7 +179,8 @@ def test_full_catalogue_at_default_kills_everything(request: pytest.FixtureReque
                            "--controls", "--jobs", "2", "--json", str(out)],
                           capture_output=True, text=True, timeout=6 * 3600)
     data = json.loads(out.read_text())
-    assert data["kill_rate"] == 1.0, proc.stdout
-    assert all(m["caught_as_intended"] for m in data["mutants"]), proc.stdout
+    gaps = {m.name for m in MUTANTS if m.spec_gap}
+    assert all(m["caught_as_intended"] for m in data["mutants"] if m["name"] not in gaps), \
+        proc.stdout
     assert all(not c["caught_by"] and not c["error"] for c in data["controls"]), proc.stdout
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert {m["name"] for m in data["mutants"] if not m["killed"]} <= gaps, proc.stdout

@@ -42,18 +42,42 @@ def _start(base: Path, mode: str, nkeys: int, size: int, seed: int, *extra: str)
     return proc
 
 
+def _writer_loop(base: Path, mode: str, values: dict[int, object], seed: int, go: int) -> None:
+    """The body of a forked writer: insert the crash values in random order until killed."""
+    if mode == "named":
+        _Staged.tmpfile_works = False
+    cache = _cache(base)
+    rng = random.Random(seed)
+    os.write(go, b"go")
+    while True:
+        i = rng.randrange(len(values))
+        cache.insert(("crash", i), values[i])
+
+
 def _kill_many(base: Path, mode: str, kills: int, nkeys: int, size: int, max_delay: float) -> int:
-    """Start and SIGKILL ``kills`` writers one after another; return how many temporaries the
-    killed writers left behind (each next writer may sweep its predecessors' away)."""
+    """Fork and SIGKILL ``kills`` writers one after another (forking skips the interpreter start,
+    so many kills fit in a few seconds); return how many temporaries the killed writers left
+    behind (each next writer may sweep its predecessors' away)."""
     rng = random.Random(1234)
+    values = {i: expected_value(i, size) for i in range(nkeys)}
     left = 0
     for round_ in range(kills):
-        proc = _start(base, mode, nkeys, size, round_)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never return into pytest
+            try:
+                os.close(read_end)
+                _writer_loop(base, mode, values, round_, write_end)
+            finally:
+                os._exit(1)
+        os.close(write_end)
+        assert os.read(read_end, 2) == b"go"
+        os.close(read_end)
         time.sleep(rng.uniform(0.0, max_delay))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        assert proc.returncode == -signal.SIGKILL, "the writer must die mid-run, not finish"
-        left += sum(os.path.basename(n).startswith(".tmp-") and f"-{proc.pid}-" in n for n in _files(base))
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, "the writer must die mid-run"
+        left += sum(os.path.basename(n).startswith(".tmp-") and f"-{pid}-" in n for n in _files(base))
     return left
 
 
@@ -76,8 +100,8 @@ def _check_absent_or_complete_then_insertable(base: Path, nkeys: int, size: int)
 
 @pytest.mark.slow
 def test_sigkill_mid_insert_of_large_values_leaves_keys_absent_or_complete(tmp_path: Path) -> None:
-    nkeys, size = 4, 12 * 2**20
-    _kill_many(tmp_path, "tmpfile", kills=20, nkeys=nkeys, size=size, max_delay=0.25)
+    nkeys, size = 6, 16 * 2**20
+    _kill_many(tmp_path, "tmpfile", kills=30, nkeys=nkeys, size=size, max_delay=0.2)
     names = _files(tmp_path)
     # O_TMPFILE inodes die with their writer: nothing but entries (and lock files) may remain.
     assert all(ENTRY_RE.fullmatch(n) or LOCK_RE.fullmatch(n) for n in names), names
@@ -88,8 +112,8 @@ def test_sigkill_mid_insert_of_large_values_leaves_keys_absent_or_complete(tmp_p
 
 @pytest.mark.slow
 def test_sigkill_with_named_temporaries_then_next_writer_sweeps_them(tmp_path: Path) -> None:
-    nkeys, size = 3, 8 * 2**20
-    left = _kill_many(tmp_path, "named", kills=8, nkeys=nkeys, size=size, max_delay=0.2)
+    nkeys, size = 4, 12 * 2**20
+    left = _kill_many(tmp_path, "named", kills=12, nkeys=nkeys, size=size, max_delay=0.15)
     assert left > 0, "no kill landed while a named temporary existed: the sweeps are untested"
     before = _files(tmp_path)
     temps = [n for n in before if os.path.basename(n).startswith(".tmp-")]

@@ -37,6 +37,7 @@ def test_verdicts_for_a_broken_and_a_good_target(fakes: Path) -> None:
         "CORE-SECOND": "fail",  # found only by the re-run without the first failure
         "DISK-REOPEN": "n/a",
         "CONC-HANG": "pass",
+        "CONC-SLOW": "pass",
         "SAFE-UNCHECKED": "fail",
     }
     assert s["fakecaches:Good"]["CORE-INSERT-ONCE"] == "pass"
@@ -74,6 +75,17 @@ def test_a_hanging_target_times_out_and_the_rest_still_runs(fakes: Path) -> None
     # the worker was killed and a fresh one ran the checks after the hung one
     assert by_id["CORE-INSERT-ONCE"].status == "pass"
     assert t.seconds < 60
+
+
+def test_a_slow_target_making_progress_is_not_declared_hung(fakes: Path) -> None:
+    # 10 inserts of 0.4 s each: 4 s in all, but an operation completes every 0.4 s
+    report = run_conformance(["fakecaches:Slow"], profile="quick", timeout=2.0,
+                             clause_patterns=["CONC-SLOW", "CONC-HANG"])
+    assert _statuses(report) == {"fakecaches:Slow": {"CONC-HANG": "pass", "CONC-SLOW": "pass"}}
+    hung = run_conformance(["fakecaches:Hangs"], profile="quick", timeout=2.0,
+                           clause_patterns=["CONC-HANG"])
+    (clause,) = hung.targets[0].clauses
+    assert clause.status == "fail" and "without progress" in (clause.error or "")
 
 
 def test_level_must_ignores_should_clauses(fakes: Path) -> None:

@@ -43,14 +43,27 @@ def test_baseline_passes_with_every_fault(tmp_path) -> None:
     assert res.violations == [], _kinds(res)
 
 
+# The write window of this bug is as wide as the value's encoding and writing: values
+# of 256 KB and more, on keys renewed every 0.1 s, make a 5 s run enough even on a busy machine.
+WIDE = {"StaleDeleter"}
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_mutant_is_caught(tmp_path, name: str) -> None:
     faults, kinds = CASES[name]
-    res = _run(tmp_path, name, faults, 5.0, stuck_timeout=2.0)
-    found = _kinds(res)
+    workload = (Workload(seed=1, sizes=parse_value_sizes("256k-2M"), epoch=0.1)
+                if name in WIDE else Workload(seed=1))
+    # Two 5 s runs at most: a race needs CPU time to show, and CI machines are often busy.
+    for attempt in range(2):
+        res = _run(tmp_path / str(attempt), name, faults, 5.0, stuck_timeout=2.0,
+                   workload=workload)
+        found = _kinds(res)
+        if set(found) & kinds:
+            break
     assert set(found) & kinds, f"{name}: expected one of {sorted(kinds)}, got {dict(found)}"
 
 
+@pytest.mark.soak  # kills land in a lock holder's window by chance: too load-dependent for CI
 def test_leaked_lock_caught_by_kills(tmp_path) -> None:
     # Only a first insert holds the lock for long; large values and fast key epochs make the
     # kills land inside one often (the default 30 s run needs no such help: see the soak).
@@ -65,8 +78,8 @@ def test_leaked_lock_caught_by_kills(tmp_path) -> None:
 @pytest.mark.soak
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_mutant_caught_in_default_run(tmp_path, name: str) -> None:
-    faults, kinds = CASES[name]
-    res = _run(tmp_path, name, faults or "kill", 30.0, procs=4, threads=4)
+    _, kinds = CASES[name]
+    res = _run(tmp_path, name, "kill", 30.0, procs=4, threads=4)  # the CLI defaults
     assert set(_kinds(res)) & kinds, dict(_kinds(res))
 
 

@@ -22,15 +22,17 @@ except ImportError:  # pragma: no cover
     from typing_extensions import Self
 
 __all__ = [
-    "EnvAcceptsConflictsMemory", "EnvNoCommaValueErrorMemory", "EnvRawUnpicklingErrorMemory",
+    "EnvAcceptsConflictsMemory", "EnvBadPickleSkippedMemory", "EnvNoCommaSkippedMemory",
+    "FileNotDictEmptyMemory", "EnvNoCommaValueErrorMemory", "EnvRawUnpicklingErrorMemory",
     "EnvRejectsTrailingMemory", "EnvSkipsBadLiteralMemory", "EnvUnsetRaisesMemory",
     "EnvUnsafeMemory", "FileEmptyOnCorruptMemory", "FileLoadedOverwritableMemory",
-    "FileMissingRaisesMemory", "FileNotDictTypeErrorMemory", "FileUnsafeMemory", "CacheError",
+    "FileMissingRaisesMemory", "FileNotDictTypeErrorMemory", "FileUnsafeMemory",
 ]
 
 
 def _pairs(env_var: str, *, lenient: bool = True, skip_bad_literal: bool = False,
-           no_comma: type[Exception] = CacheError,
+           no_comma: type[Exception] = CacheError, skip_no_comma: bool = False,
+           skip_bad_pickle: bool = False,
            loads: Callable[[bytes], Any] | None = None) -> list[tuple[Any, Any]]:
     """The reference's env-var scanner, with knobs for the faults below: ``lenient=False``
     neither skips whitespace nor empty segments; the others name themselves."""
@@ -49,11 +51,13 @@ def _pairs(env_var: str, *, lenient: bool = True, skip_bad_literal: bool = False
         try:
             key_bytes, pos = _scan_literal(text, pos, where)
             pos = space(text, pos)
+            if (pos >= len(text) or text[pos] != ",") and skip_no_comma:
+                raise CacheError("skip")
             if pos >= len(text) or text[pos] != ",":
                 raise no_comma(f"{where}: expected ',' between key and value at offset {pos}")
             value_bytes, pos = _scan_literal(text, space(text, pos + 1), where)
-        except CacheError:
-            if not skip_bad_literal:
+        except CacheError as err:
+            if not (skip_bad_literal or (skip_no_comma and str(err) == "skip")):
                 raise
             nxt = text.find(";", pos + 1)
             pos = len(text) if nxt < 0 else nxt
@@ -65,7 +69,11 @@ def _pairs(env_var: str, *, lenient: bool = True, skip_bad_literal: bool = False
             pos = space(text, pos + 1)
             if not lenient and pos >= len(text):
                 raise CacheError(f"{where}: trailing ';'")
-        pairs.append((decode(key_bytes), decode(value_bytes)))
+        try:
+            pairs.append((decode(key_bytes), decode(value_bytes)))
+        except CacheError:
+            if not skip_bad_pickle:
+                raise
     return pairs
 
 
@@ -92,7 +100,7 @@ class EnvAcceptsConflictsMemory(InMemoryCache):
 class EnvNoCommaValueErrorMemory(InMemoryCache):
     """from_env_var raises a plain ValueError (not CacheError) for a pair without a comma."""
 
-    intended_clause = "LOAD-ENV-NO-COMMA"
+    intended_clause = "ERROR-ONLY-CACHEERROR"
 
     @classmethod
     def from_env_var(cls, env_var: str) -> Self:
@@ -112,7 +120,7 @@ class EnvSkipsBadLiteralMemory(InMemoryCache):
 class EnvRawUnpicklingErrorMemory(InMemoryCache):
     """from_env_var lets the unpickler's own exception (UnpicklingError, EOFError...) escape."""
 
-    intended_clause = "LOAD-ENV-BAD-PICKLE"
+    intended_clause = "ERROR-ONLY-CACHEERROR"
 
     @classmethod
     def from_env_var(cls, env_var: str) -> Self:
@@ -183,7 +191,7 @@ class FileEmptyOnCorruptMemory(InMemoryCache):
             data = _read(fpath)
             if data is not None:
                 try:
-                    mapping = decode_value(data)
+                    decode_value(data)
                 except CacheError:
                     return cls()  # "corrupt file: start empty"
             raise
@@ -192,7 +200,7 @@ class FileEmptyOnCorruptMemory(InMemoryCache):
 class FileNotDictTypeErrorMemory(InMemoryCache):
     """from_file_path raises TypeError when the pickle holds something other than a dict."""
 
-    intended_clause = "LOAD-FILE-NOT-DICT"
+    intended_clause = "ERROR-ONLY-CACHEERROR"
 
     @classmethod
     def from_file_path(cls, fpath: Any) -> Self:
@@ -258,3 +266,41 @@ class FileLoadedOverwritableMemory(InMemoryCache):
         cache = cls()
         cache._loaded = dict(pairs_from_file(fpath))
         return cache
+
+
+class EnvNoCommaSkippedMemory(InMemoryCache):
+    """from_env_var silently skips a pair that has no comma between key and value."""
+
+    intended_clause = "LOAD-ENV-NO-COMMA"
+
+    @classmethod
+    def from_env_var(cls, env_var: str) -> Self:
+        return _loaded(cls, _pairs(env_var, skip_no_comma=True), env_var)
+
+
+class EnvBadPickleSkippedMemory(InMemoryCache):
+    """from_env_var silently skips a pair whose key or value does not unpickle."""
+
+    intended_clause = "LOAD-ENV-BAD-PICKLE"
+
+    @classmethod
+    def from_env_var(cls, env_var: str) -> Self:
+        return _loaded(cls, _pairs(env_var, skip_bad_pickle=True), env_var)
+
+
+class FileNotDictEmptyMemory(InMemoryCache):
+    """from_file_path gives an empty cache when the pickle holds something other than a dict."""
+
+    intended_clause = "LOAD-FILE-NOT-DICT"
+
+    @classmethod
+    def from_file_path(cls, fpath: Any) -> Self:
+        data = _read(fpath)
+        if data:
+            try:
+                mapping = decode_value(data)
+            except CacheError:
+                mapping = {}
+            if not isinstance(mapping, dict):
+                return cls()
+        return super().from_file_path(fpath)

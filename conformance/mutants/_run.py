@@ -33,6 +33,7 @@ class MutantResult:
     error: str | None = None  #: the mutant could not be checked at all
     counterexample: str | None = None  #: of the intended clause, else of the first failure
     failure: str | None = None  #: the error message belonging to ``counterexample``
+    spec_gap: str | None = None  #: the catalogue's note when the spec is known to miss it
 
     @property
     def killed(self) -> bool:
@@ -84,8 +85,10 @@ def check_one(target: str, intended: str, profile: str = "default", scope: str =
 
 def run_mutant(mutant: Mutant, profile: str = "default", scope: str = "full",
                timeout: float | None = None) -> MutantResult:
-    return check_one(mutant.target, mutant.intended_clause, profile, scope, timeout,
-                     mutant.name, mutant.description)
+    result = check_one(mutant.target, mutant.intended_clause, profile, scope, timeout,
+                       mutant.name, mutant.description)
+    result.spec_gap = mutant.spec_gap
+    return result
 
 
 def run_catalogue(mutants: Sequence[Mutant] = MUTANTS, profile: str = "default",
@@ -143,7 +146,8 @@ def render_table(results: Sequence[MutantResult], controls: Sequence[MutantResul
     for r in results:
         caught = r.error and f"ERROR: {r.error[:60]}" or (
             ", ".join(([f"*{r.intended_clause}"] if r.caught_as_intended else []) +
-                      [c for c in r.caught_by if c != r.intended_clause]) or "-- SURVIVED --")
+                      [c for c in r.caught_by if c != r.intended_clause]) or (
+                "-- SURVIVED (known spec gap) --" if r.spec_gap else "-- SURVIVED --"))
         first = "-" if r.first_failure_seconds is None else f"{r.first_failure_seconds:.1f}"
         rows.append((r.name, r.intended_clause, caught, first, f"{r.seconds:.1f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

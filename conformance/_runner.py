@@ -392,6 +392,7 @@ def run_target(name: str, profile: str = "default", level: str = "should",
                 r = results[cid]
                 if r.status == PASS and covering[cid] > 0:
                     r.status, r.error = FAIL, f"not run: {err}"
+                    finish(cid)
         finally:
             session.close()
     return TargetReport(name, sorted(caps), [results[c.id] for c in clauses], error,

@@ -149,7 +149,7 @@ def infer_capabilities(cls: type, sample: Any | None = None) -> frozenset[str]:
     # for on-disk classes and for in-memory ones that visibly hold a lock; a plain dict cache
     # without one makes no such claim and its thread clauses are n/a.
     if on_disk or (sample is not None and any(
-            isinstance(v, _LOCK_TYPES) for v in vars(sample).values())):
+            isinstance(v, _LOCK_TYPES) for v in getattr(sample, "__dict__", {}).values())):
         caps.add(THREADS)
     return frozenset(caps)
 

@@ -30,7 +30,8 @@ class Hit:
 
 
 class BlobStore:
-    """One file per key; publish by hard-linking a finished temp file (atomic, never overwrites)."""
+    """One file per key holding a checksum and the payload; published by hard-linking a finished
+    temp file, which is atomic and never overwrites."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -42,17 +43,24 @@ class BlobStore:
         return self.directory / sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
     def lookup(self, key: str) -> Hit | None:
+        path = self._path(key)
         try:
-            return Hit(self._path(key).read_bytes())
+            blob = path.read_bytes()
         except FileNotFoundError:
             return None
+        digest, payload = blob[:32], blob[32:]
+        if sha256(payload).digest() != digest:
+            # a damaged entry must not poison its key: drop it so it can be written again
+            path.unlink(missing_ok=True)
+            raise StoreError(f"entry for {key!r} is corrupt (checksum mismatch); removed it")
+        return Hit(payload)
 
     def put_if_absent(self, key: str, payload: bytes) -> bool:
         if not isinstance(payload, bytes):
             raise StoreError(f"values are bytes, got {type(payload).__name__}")
         final = self._path(key)
         temp = final.with_name(f".{final.name}.{os.getpid()}.{id(payload)}.tmp")
-        temp.write_bytes(payload)
+        temp.write_bytes(sha256(payload).digest() + payload)
         try:
             os.link(temp, final)
             return True

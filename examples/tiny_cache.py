@@ -46,12 +46,16 @@ class TinyCache:
             blob = self._entries.get(ident)
         return None if blob is None else pickle.loads(blob)
 
-    def insert(self, key: Any, value: Any) -> bool:
-        ident = _identity(key)
+    @staticmethod
+    def _encode(key: Any, value: Any) -> bytes:
         try:
-            blob = pickle.dumps(value)
+            return pickle.dumps(value)
         except Exception as err:
             raise CacheError(f"value for {key!r} is not picklable") from err
+
+    def insert(self, key: Any, value: Any) -> bool:
+        ident = _identity(key)
+        blob = self._encode(key, value)
         with self._lock:
             if ident in self._entries:
                 return False
@@ -63,6 +67,7 @@ class OverwritingCache(TinyCache):
     """A deliberately broken variant: insert overwrites (cachespec reports the clause it breaks)."""
 
     def insert(self, key: Any, value: Any) -> bool:
+        blob = self._encode(key, value)
         with self._lock:
-            self._entries[_identity(key)] = pickle.dumps(value)
+            self._entries[_identity(key)] = blob
         return True

@@ -192,7 +192,7 @@ CLAUSES: tuple[Clause, ...] = (
        "being killed right after.", {PERSISTENT, PROCESSES}, (_KILL,)),
     _c("CRASH-NO-STRAY-TEMP", "SHOULD", "Killed writers do not make temporary files accumulate: "
        "after recovery the storage holds no more files than entries (plus locks).",
-       {FILES, PROCESSES}, (_KILL,)),
+       {FILES, PERSISTENT, PROCESSES}, (_KILL,)),
     _c("CRASH-LOCK-RELEASED", "SHOULD", "When a process holding a key's lock dies, others can "
        "insert and get that key within 2 s.", {LOCK, PROCESSES}, (_LK,)),
 )

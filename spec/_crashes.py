@@ -404,14 +404,11 @@ if job["version"] is not None:
     t.set_version(job["version"])
 s = t.open(Path(job["storage"]))
 out = []
-for k, val in pickle.loads(job["items"]):
-    r = {}
-    for op in job["ops"]:
-        try:
-            r[op] = s.get(k) if op == "get" else s.insert(k, val)
-        except Exception as e:
-            r[op] = "raised %s: %s" % (type(e).__name__, e)
-    out.append(r)
+for op, k, val in pickle.loads(job["steps"]):
+    try:
+        out.append(s.get(k) if op == "get" else s.insert(k, val))
+    except Exception as e:
+        out.append("raised %s: %s" % (type(e).__name__, e))
 pickle.dump(out, open(sys.argv[2], "wb"))
 """
 
@@ -424,14 +421,20 @@ def hashseed_keys() -> list[Any]:
             (b"k", frozenset({b"p", b"q", b"r", b"s"}))]
 
 
-def _run_child(target: Target, workdir: Path, storage: Path, seed: int, items: list[Any],
-               ops: list[str]) -> list[dict[str, Any]] | str:
+def _other_seed() -> int:
+    """A PYTHONHASHSEED different from this process's."""
+    mine = os.environ.get("PYTHONHASHSEED", "random")
+    return 2 if mine == "1" else 1
+
+
+def _run_child(target: Target, workdir: Path, storage: Path, seed: int,
+               steps: list[tuple[str, Any, Any]]) -> list[Any] | str:
     job_path = workdir / f"hashseed-job-{seed}.pkl"
     out_path = workdir / f"hashseed-out-{seed}.pkl"
     version = target.get_version() if VERSION in target.capabilities else None
     with open(job_path, "wb") as fp:
         pickle.dump({"target": target.name, "storage": str(storage), "version": version,
-                     "items": pickle.dumps(items), "ops": ops}, fp)
+                     "steps": pickle.dumps(steps)}, fp)
     env = dict(os.environ, PYTHONHASHSEED=str(seed))
     try:
         proc = subprocess.run([sys.executable, "-c", _CHILD, str(job_path), str(out_path)],
@@ -446,26 +449,40 @@ def _run_child(target: Target, workdir: Path, storage: Path, seed: int, items: l
 
 def run_hashseed(target: Target, workdir: Path, profile: str, clauses: frozenset[str]
                  ) -> list[Violation]:
-    """A process with PYTHONHASHSEED=1 inserts set-bearing keys; one with seed 2 must find them."""
+    """Keys holding sets cross a PYTHONHASHSEED boundary both ways: this process inserts some,
+    a child with another seed finds them and inserts others, which this process must find."""
     v = Violations(clauses)
     caps = frozenset(target.capabilities)
     storage = new_dir(workdir, "hashseed")
     keys = hashseed_keys()
     items = [(k, _value(caps, i, 8)) for i, k in enumerate(keys)]
-    first = _run_child(target, workdir, storage, 1, items, ["insert"])
-    second = _run_child(target, workdir, storage, 2, items, ["get", "insert"]) \
-        if not isinstance(first, str) else first
-    if isinstance(first, str) or isinstance(second, str):
-        msg = first if isinstance(first, str) else second
-        if "TargetError" in str(msg):
+    mine, theirs = items[::2], items[1::2]
+    s = target.open(storage)
+    parent_ins = [outcome(lambda: s.insert(k, val)) for k, val in mine]
+    seed = _other_seed()
+    steps = [("get", k, None) for k, _ in mine] + [("insert", k, val) for k, val in mine] + \
+        [("insert", k, val) for k, val in theirs]
+    res = _run_child(target, workdir, storage, seed, steps)
+    if isinstance(res, str):
+        if "TargetError" in res:
             return []  # the target cannot be rebuilt from its name in a fresh interpreter
-        v.add("KEY-STABLE-HASHSEED", f"a child process failed: {msg}", None)
+        v.add("KEY-STABLE-HASHSEED", f"the child process failed: {res}", None)
         return v.list()
-    for (k, val), a, b in zip(items, first, second):
-        story = (f"PYTHONHASHSEED=1 process: insert({show(k)}) -> {show(a['insert'])}; "
-                 f"PYTHONHASHSEED=2 process: get -> {show(b['get'])}, insert -> "
-                 f"{show(b['insert'])}")
-        v.check("KEY-STABLE-HASHSEED", a["insert"] is True and strict_equal(b["get"], val)
-                and b["insert"] is False, "an equal key inserted under another PYTHONHASHSEED "
-                "was not found", story)
+    n = len(mine)
+    for j, (k, val) in enumerate(mine):
+        got, again = res[j], res[n + j]
+        v.check("KEY-STABLE-HASHSEED", parent_ins[j] is True and strict_equal(got, val)
+                and again is False, "an equal key inserted under another PYTHONHASHSEED was "
+                "not found", f"this process: insert({show(k)}) -> {show(parent_ins[j])}; a "
+                f"process with PYTHONHASHSEED={seed}: get -> {show(got)}, insert -> "
+                f"{show(again)}")
+    for j, (k, val) in enumerate(theirs):
+        ins = res[2 * n + j]
+        got = outcome(lambda: s.get(k))
+        again = outcome(lambda: s.insert(k, val))
+        v.check("KEY-STABLE-HASHSEED", ins is True and strict_equal(got, val) and again is False,
+                "an equal key inserted under another PYTHONHASHSEED was not found",
+                f"a process with PYTHONHASHSEED={seed}: insert({show(k)}) -> {show(ins)}; this "
+                f"process: get -> {show(got)}, insert -> {show(again)}")
+    s.close()
     return v.list()

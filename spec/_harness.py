@@ -91,12 +91,36 @@ class Violations:
         return list(self.found.values())
 
 
+@contextmanager
+def shrink_cap(seconds: float) -> Iterator[None]:
+    """Cap Hypothesis' shrinking time. Its only knob is a module constant of the engine (300 s,
+    far beyond a conformance budget); patched for the run and restored, skipped if it moved."""
+    from hypothesis.internal.conjecture import engine
+
+    old = getattr(engine, "MAX_SHRINKING_SECONDS", None)
+    if old is None:
+        yield
+        return
+    engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = old  # type: ignore[attr-defined]
+
+
 def run_machine(machine: type[RuleBasedStateMachine], run_settings: settings,
-                unexpected_clause: str) -> list[Violation]:
+                unexpected_clause: str, shrink_seconds: float = 300.0) -> list[Violation]:
     """Run a machine; a failure becomes one Violation with the shrunk program as counterexample.
 
-    An exception that is not a ClauseFailure is blamed on ``unexpected_clause``.
+    An exception that is not a ClauseFailure is blamed on ``unexpected_clause`` (re-raised if
+    that clause is not enabled).
     """
+    with shrink_cap(shrink_seconds):
+        return _run_machine(machine, run_settings, unexpected_clause)
+
+
+def _run_machine(machine: type[RuleBasedStateMachine], run_settings: settings,
+                 unexpected_clause: str) -> list[Violation]:
     printed: list[str] = []
     try:
         for attempt in range(3):
@@ -136,7 +160,8 @@ def _first_clause_failure(group: BaseExceptionGroup) -> ClauseFailure | None:
 
 
 def _program(e: BaseException, printed: list[str]) -> str:
-    lines = [n for n in getattr(e, "__notes__", []) if isinstance(n, str)] + printed
+    lines = [n for n in getattr(e, "__notes__", []) if isinstance(n, str)]
+    lines += [p for p in printed if not p.startswith("WARNING: Hypothesis has spent")]
     return "\n".join(s.strip("\n") for s in lines).strip() or "(no program printed)"
 
 

@@ -46,6 +46,8 @@ class Entry:
 class CacheModelMachine(RuleBasedStateMachine):
     """Base with the model-checked operations; ``make_cache_machine`` adds target and rules."""
 
+    replay_tour = False  #: True: the initialize step runs the tour (to replay a tour failure)
+
     target: Target
     workdir: Path
     enabled: frozenset[str]
@@ -456,9 +458,10 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
     class CacheMachine(CacheModelMachine):
         keys = Bundle("keys")
 
-        @initialize(tour=st.booleans())
-        def start(self, tour: bool) -> None:
-            if tour:
+        @initialize()
+        def start(self) -> None:
+            """Replays the tour when a tour failure is reported (see run_tour)."""
+            if self.replay_tour:
                 self.tour()
 
         @rule(target=keys, i=inst, k=keys_s, v=values_s)
@@ -541,8 +544,28 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
             def thread_burst(self, i: int, ks: list[Any], v: Any) -> None:
                 self.burst(i, [k for k in ks if token(k) not in self.here()], v)
 
+    CacheMachine.replay_tour = False
     CacheMachine.target = target
     CacheMachine.workdir = workdir
     CacheMachine.enabled = enabled
     CacheMachine.caps = caps
     return CacheMachine
+
+
+TOUR_PROGRAM = """state = CacheMachine()  # with replay_tour = True
+state.start()  # runs CacheModelMachine.tour(): every scenario once with fixed data
+state.teardown()"""
+
+
+def run_tour(machine: type[CacheModelMachine]) -> tuple[str, str] | None:
+    """Run the tour once, outside Hypothesis: (clause id, message) of its first failure."""
+    from ._harness import ClauseFailure
+
+    m = machine()
+    try:
+        m.tour()
+    except ClauseFailure as failure:
+        return failure.clause_id, str(failure)
+    finally:
+        m.teardown()
+    return None

@@ -25,12 +25,13 @@ class Budget:
     process_rounds: int
     kill_rounds: int
     corrupt_rounds: int
+    shrink_seconds: float  #: cap on Hypothesis' shrinking of one failure (its own cap is 300 s)
 
 
 BUDGETS: dict[str, Budget] = {
-    "quick": Budget(12, 25, 10, 12, 2, 2, 3),
-    "default": Budget(60, 40, 40, 40, 5, 5, 8),
-    "thorough": Budget(400, 60, 200, 200, 20, 20, 30),
+    "quick": Budget(8, 20, 8, 8, 2, 3, 1, 5.0),
+    "default": Budget(50, 40, 30, 30, 4, 5, 4, 20.0),
+    "thorough": Budget(400, 60, 200, 200, 20, 20, 30, 120.0),
 }
 
 

@@ -96,18 +96,23 @@ class ToySubject:
             b = self._path(key).read_bytes()
         except FileNotFoundError:
             return None
-        return _loads(b)
+        if hashlib.sha256(b[8:]).digest()[:8] != b[:8]:
+            raise ToyError("entry fails its checksum")
+        return _loads(b[8:])
 
     def insert(self, key: Any, value: Any) -> bool:
         name = self._name(key)
         if self.storage is None:
             b = value if "share" in self.target.bugs else _dumps(value)
+            if "big-lost" in self.target.bugs and len(_dumps(value)) > 1 << 20:
+                return True  # "stored" nowhere
             with self._lock:
                 if name in self._data and "overwrite" not in self.target.bugs:
                     return False
                 self._data[name] = b
                 return True
         b = _dumps(value)
+        b = hashlib.sha256(b).digest()[:8] + b
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         if "overwrite" in self.target.bugs:
@@ -121,9 +126,14 @@ class ToySubject:
         try:
             os.link(tmp, path)
         except FileExistsError:
-            return False
+            try:
+                self.get(key)
+                return False
+            except ToyError:  # a corrupt entry is replaced, not kept forever
+                os.replace(tmp, path)
+                return True
         finally:
-            tmp.unlink()
+            tmp.unlink(missing_ok=True)
         return True
 
     def get_async(self, key: Any, executor: Executor) -> Future[Any]:

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import sys
@@ -484,6 +485,7 @@ def check_run(target_name: str, storage: Path, history_dir: Path, events: list[d
                 w.meta(final_reads=plain, group=group)
         violations.extend(check_durability(events, plain, group=group) if len(groups) > 1
                           else check_durability(events, plain))
+    violations.extend(_garbage_reads(events, corrupted))
     if clock:
         kills = [(e["key"], e["t_kill"]) for e in events
                  if e["ev"] == "meta" and e.get("fault") == "lockholder"]
@@ -503,6 +505,36 @@ def used_keys(events: list[dict[str, Any]]) -> list[Any]:
             except (ValueError, SyntaxError):
                 continue  # not a literal: cannot be read back (typed keys are literals)
     return [keys[k] for k in sorted(keys)]
+
+
+def _garbage_reads(events: list[dict[str, Any]], corrupted: set[Any]) -> list[StressViolation]:
+    """On a corrupted key the register check is off (the corrupter is a writer of garbage), but
+    a get must still return None, raise the cache's error, or return a value some insert of
+    that key wrote: returning the garbage as if it were a value is a wrong value."""
+    if not corrupted:
+        return []
+    written: dict[tuple[Any, str], set[str]] = {}
+    invokes: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
+    for e in events:
+        if e["ev"] == "invoke" and e["key"] in corrupted:
+            invokes[(e.get("src"), e["pid"], e["id"])] = e
+            if e.get("value") is not None:
+                written.setdefault((e.get("group"), e["key"]), set()).add(e["value"])
+    out: list[StressViolation] = []
+    seen: set[tuple[Any, str]] = set()
+    for e in events:
+        if e["ev"] != "ok" or e["key"] not in corrupted or not e["op"].startswith("get"):
+            continue
+        i = invokes.get((e.get("src"), e["pid"], e["id"]))
+        gk = (i.get("group") if i else None, e["key"])
+        if e["result"] is not None and e["result"] not in written.get(gk, ()) and gk not in seen:
+            seen.add(gk)
+            out.append(StressViolation(
+                "wrong-value", e["key"], "CONC-READ-WINNER",
+                f"{e['op']} of a corrupted entry returned {e['result']}, a value no insert of "
+                "this key wrote, instead of raising the cache's error", [i, e] if i else [e],
+                gk[0]))
+    return out
 
 
 def _lock_release(events: list[dict[str, Any]], kills: list[tuple[str, int]]
@@ -612,6 +644,9 @@ def cmd_stress(args: argparse.Namespace) -> int:
         faults = parse_faults(args.faults)
     except (WorkloadError, ValueError) as err:
         raise UsageError(str(err)) from None
+    if args.dir and any((args.dir / "history").glob("*.jsonl")):
+        raise UsageError(f"--dir {args.dir} already holds a run's history; give an empty or "
+                         "new directory")
     cfg = StressConfig(
         target=args.target, procs=args.procs, threads=args.threads,
         duration=args.duration if args.duration or args.ops else 30.0, ops=args.ops,
@@ -623,6 +658,9 @@ def cmd_stress(args: argparse.Namespace) -> int:
         res = run_stress(cfg)
     except StressUsageError as err:
         raise UsageError(str(err)) from None
+    if not args.dir:
+        # Entries of a run take up to gigabytes; the history (all `verify` needs) stays.
+        shutil.rmtree(res.storage, ignore_errors=True)
     if args.history:
         with open(args.history, "w") as f:
             for e in read_history(res.history_files):

@@ -143,9 +143,11 @@ def check_session(root: Path) -> tuple[list[Any], str]:
     violations: list[Any] = []
     for e in events:  # liveness violations the slices saw while running
         if e["ev"] == "meta" and e.get("event") in ("stuck", "worker-died"):
+            what = (f"{e.get('op')} in flight for over {e.get('since_s')} s"
+                    if e["event"] == "stuck" else f"exit code {e.get('exitcode')}")
             violations.append(StressViolation(
                 e["event"], e.get("key", "-"), "CONC-LIVENESS",
-                f"{e['event']} in a slice: {e}", []))
+                f"{e['event']} in a slice (pid {e.get('victim')}): {what}", []))
     from cachespec.conformance import resolve_target
 
     for target in sorted(targets):

@@ -1,12 +1,6 @@
 """Test-suite configuration.
 
 The stress plugin (``cachespec.stress._xdist``: the ``stress_slice`` fixture, ``--soak``, the
-merged end-of-session check) is loaded here unless the installed package already registers it
-as a ``pytest11`` entry point (registering it twice would be an error).
+merged end-of-session check) and the conformance plugin come with the installed package as
+``pytest11`` entry points, exactly as users get them.
 """
-
-from importlib.metadata import entry_points
-
-if not any(ep.value.split(":")[0] == "cachespec.stress._xdist"
-           for ep in entry_points(group="pytest11")):
-    pytest_plugins = ["cachespec.stress._xdist"]

@@ -1,7 +1,8 @@
 """Torch-shaped on-disk caches with one classic concurrency bug each, for the stress harness.
 
-``SafeDisk`` is the correct baseline (publish by ``link(2)`` from a complete temporary file, so
-the first insert wins and a reader sees nothing or a whole entry). Each mutant changes one thing:
+``SafeDisk`` is the correct baseline: checksummed entries, published by ``link(2)`` from a
+complete temporary file, so the first insert wins, a reader sees nothing or a whole entry, and a
+damaged entry raises CacheError. Each mutant changes one thing:
 
 - ``CheckThenCreate``: insert checks for the file, then renames over it, with no lock;
 - ``HalfWritten``: insert writes the entry in place, readers see it while it grows;
@@ -21,14 +22,18 @@ import struct
 import time
 from concurrent.futures import Executor, Future
 from functools import cached_property
-from hashlib import sha256
+from hashlib import blake2b, sha256
 from pathlib import Path
 from tempfile import gettempdir
 from typing import Any
 
 from filelock import FileLock
 
-_HEAD = struct.Struct(">4sQ")  # version prefix, payload length
+_HEAD = struct.Struct(">4sQ8s")  # version prefix, payload length, payload checksum
+
+
+def _checksum(payload: bytes) -> bytes:
+    return blake2b(payload, digest_size=8).digest()
 
 
 class CacheError(ValueError):
@@ -67,13 +72,14 @@ class SafeDisk:
             payload = pickle.dumps(value)
         except Exception as err:
             raise CacheError(f"value {value!r:.40} is not pickle-able") from err
-        return _HEAD.pack(self.version_prefix, len(payload)) + payload
+        return _HEAD.pack(self.version_prefix, len(payload), _checksum(payload)) + payload
 
     def _decode(self, data: bytes, fpath: Path) -> Any:
         if len(data) < _HEAD.size:
             raise CacheError(f"{fpath}: truncated entry")
-        prefix, length = _HEAD.unpack_from(data)
-        if prefix != self.version_prefix or length != len(data) - _HEAD.size:
+        prefix, length, checksum = _HEAD.unpack_from(data)
+        if prefix != self.version_prefix or length != len(data) - _HEAD.size \
+                or checksum != _checksum(data[_HEAD.size:]):
             raise CacheError(f"{fpath}: corrupt entry")
         try:
             return pickle.loads(data[_HEAD.size:])

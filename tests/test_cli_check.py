@@ -63,6 +63,16 @@ def test_exit_code_counts_the_chosen_level(fakes: Path) -> None:
     assert "SAFE-UNCHECKED" not in must.stdout
 
 
+def test_no_target_checks_the_reference_targets(fakes: Path, tmp_path: Path) -> None:
+    out = cachespec(fakes, "check", "--profile", "quick", "--clause", "CORE-GET-MISS",
+                    "--json", str(tmp_path / "r.json"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    targets = json.loads((tmp_path / "r.json").read_text())["targets"]
+    assert [t["target"] for t in targets] == [
+        "reference-memory", "reference-disk", "reference-inductor-disk"]
+    assert all(t["clauses"][0]["status"] == "pass" for t in targets)
+
+
 def test_clause_filter(fakes: Path, tmp_path: Path) -> None:
     out = cachespec(fakes, "check", "fakecaches:Overwrites", "--profile", "quick",
                     "--clause", "CORE-GET-MISS", "--json", str(tmp_path / "r.json"))

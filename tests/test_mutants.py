@@ -27,6 +27,12 @@ FAMILIES = ("CORE", "KEY", "ASYNC", "DISK", "VERSION", "LOAD", "ERROR", "ISO", "
             "CRASH")
 
 
+#: Caught in fewer than 20 of 20 seeded runs at ``quick`` (benchmarks/mutant_reliability.py:
+#: NegativeCacheMemory 15/20 at quick, 20/20 at default): checked at ``default`` until the
+#: race-threads check primes per-thread reads before the race (see the catalogue's report).
+NEEDS_DEFAULT = frozenset({"NegativeCacheMemory"})
+
+
 def _soak(config: pytest.Config) -> bool:
     return bool(config.getoption("--soak", default=False) or os.environ.get("CACHESPEC_SOAK"))
 
@@ -151,7 +157,10 @@ def test_cli_lists_and_refuses_unknown_mutants() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_every_mutant_is_caught_by_its_intended_clause_quick() -> None:
-    results = run_catalogue(MUTANTS, profile="quick", scope="intended", jobs=2)
+    fast = [m for m in MUTANTS if m.name not in NEEDS_DEFAULT]
+    results = run_catalogue(fast, profile="quick", scope="intended", jobs=2)
+    results += run_catalogue([get_mutant(n) for n in sorted(NEEDS_DEFAULT)], profile="default",
+                             scope="intended")
     table = render_table(results)
     assert all(r.error is None for r in results), table
     missed = {r.name for r in results if not r.caught_as_intended}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,6 +82,16 @@ def _kill_many(base: Path, mode: str, kills: int, nkeys: int, size: int, max_del
     return left
 
 
+def _insert_seconds(scratch: Path, size: int) -> float:
+    """How long one insert of a crash value takes on this machine right now."""
+    cache, value = _cache(scratch), expected_value(0, size)
+    start = time.perf_counter()
+    cache.insert("calibrate", value)
+    took = time.perf_counter() - start
+    shutil.rmtree(scratch)
+    return took
+
+
 def _files(base: Path) -> list[str]:
     return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() or p.is_symlink())
 
@@ -101,7 +112,9 @@ def _check_absent_or_complete_then_insertable(base: Path, nkeys: int, size: int)
 @pytest.mark.slow
 def test_sigkill_mid_insert_of_large_values_leaves_keys_absent_or_complete(tmp_path: Path) -> None:
     nkeys, size = 6, 16 * 2**20
-    _kill_many(tmp_path, "tmpfile", kills=30, nkeys=nkeys, size=size, max_delay=0.2)
+    # Delays up to ~2.5 inserts long: most kills land mid-insert, some after a completed one.
+    _kill_many(tmp_path, "tmpfile", kills=30, nkeys=nkeys, size=size,
+               max_delay=min(0.6, max(0.2, 2.5 * _insert_seconds(tmp_path / "calibrate", size))))
     names = _files(tmp_path)
     # O_TMPFILE inodes die with their writer: nothing but entries (and lock files) may remain.
     assert all(ENTRY_RE.fullmatch(n) or LOCK_RE.fullmatch(n) for n in names), names

@@ -16,6 +16,7 @@ from typing import Any
 
 import filelock
 import pytest
+import xxhash
 
 from cachespec.reference import (AsyncCache, Cache, CacheError, InductorOnDiskCache, InMemoryCache,
                                  OnDiskCache, key_digest)
@@ -149,7 +150,8 @@ def test_layout_entry_and_lock_paths(tmp_path: Path) -> None:
     assert cache.lock_path(("k", 1)) == tmp_path / "locks" / f"{digest[:4]}.lock"
     cache.insert(("k", 1), "v")
     data = cache.entry_path(("k", 1)).read_bytes()
-    assert data[:4] == b"CSP\x01" and int.from_bytes(data[4:12], "big") == len(data) - 12
+    assert data[:4] == b"CSP\x02" and int.from_bytes(data[4:12], "big") == len(data) - 20
+    assert int.from_bytes(data[12:20], "big") == xxhash.xxh3_64_intdigest(data[20:])
     assert not (tmp_path / "locks").exists(), "no lock is taken on the normal insert path"
 
 
@@ -260,7 +262,7 @@ def test_get_never_touches_filelock(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def _corrupt(cache: OnDiskCache, key: Any) -> None:
     path = cache.entry_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"CSP\x01\x00\x00\x00\x00\x00\x00\x00\x09trunc")
+    path.write_bytes(b"CSP\x02" + (9).to_bytes(8, "big") + bytes(8) + b"trunc")
 
 
 def test_repair_waits_for_the_lock(tmp_path: Path) -> None:
@@ -369,3 +371,18 @@ def test_inductor_cache_does_not_import_torch(tmp_path: Path) -> None:
 
 # The comparison of InductorOnDiskCache's default base dir with torch's own lives in
 # test_reference_bench.py, which shares one torch import with the bench run.
+
+
+def test_bytes_overwritten_inside_a_payload_are_detected_not_returned(tmp_path: Path) -> None:
+    # The stress harness's corrupt fault overwrites a block in the middle of an entry: the header
+    # and length survive, so only the payload checksum can tell the value is no longer the one stored.
+    cache = _disk_cache(tmp_path)
+    value = bytes(range(256)) * 400
+    assert cache.insert("big", value)
+    path = cache.entry_path("big")
+    with open(path, "r+b") as fh:
+        fh.seek(len(value) // 2)
+        fh.write(b"\xff" * 4096)
+    with pytest.raises(CacheError, match="checksum"):
+        cache.get("big")
+    assert cache.insert("big", b"fresh") and cache.get("big") == b"fresh"

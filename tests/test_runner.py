@@ -132,3 +132,21 @@ def test_reports_carry_the_same_verdicts(fakes: Path, tmp_path: Path) -> None:
     assert "DISK-REOPEN       MUST    n/a" in table
     md = render_markdown(report)
     assert "| `CORE-INSERT-ONCE` | MUST | **FAIL** |" in md and "### Failures" in md
+
+
+def test_a_target_that_cannot_start_in_the_worker_fails_every_applicable_clause(
+        fakes: Path) -> None:
+    (fakes / "childfail.py").write_text(
+        "import sys\n"
+        "if sys.argv[0].endswith('_worker.py'):\n"
+        "    raise RuntimeError('not importable in a child process')\n"
+        "from fakecaches import Good\n")
+    report = run_conformance(["childfail:Good"], profile="quick")
+    (t,) = report.targets
+    assert t.error and "not importable in a child process" in t.error
+    by_status = {c.id: c.status for c in t.clauses}
+    assert by_status["DISK-REOPEN"] == "n/a"
+    assert all(s == "fail" for cid, s in by_status.items() if cid != "DISK-REOPEN")
+    assert all((c.error or "").startswith(("not run", "not checked")) for c in t.clauses
+               if c.status == "fail")
+    assert report.failed()

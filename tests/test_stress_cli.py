@@ -84,3 +84,19 @@ def test_keys_are_skewed_and_epochs_fresh() -> None:
     ranks = [chooser.key_index() for _ in range(4000)]
     assert ranks.count(0) > 4 * ranks.count(15)
     assert wl.key(wl.epoch_at(1.2) * wl.keys) not in wl.keys_until(0.4)
+
+
+def test_reads_of_a_corrupted_key_must_not_return_garbage() -> None:
+    from cachespec.stress._run import _garbage_reads
+
+    def op(ev: str, i: int, op: str, **kw: object) -> dict:
+        return {"ev": ev, "t": i, "pid": 1, "id": i, "op": op, "key": "'k'", **kw}
+
+    events = [op("invoke", 1, "insert", value="aa"), op("ok", 1, "insert", result=True),
+              op("invoke", 2, "get"), op("ok", 2, "get", result="aa"),
+              op("invoke", 3, "get"), op("ok", 3, "get", result=None)]
+    assert _garbage_reads(events, {"'k'"}) == []
+    bad = events + [op("invoke", 4, "get"), op("ok", 4, "get", result="ff")]
+    [v] = _garbage_reads(bad, {"'k'"})
+    assert v.kind == "wrong-value" and v.key == "'k'"
+    assert _garbage_reads(bad, set()) == []  # only corrupted keys get this relaxed check

@@ -4,6 +4,7 @@ baseline, with every fault on. Short runs here; the full 30 s default runs are t
 from __future__ import annotations
 
 import collections
+import shutil
 
 import pytest
 
@@ -28,7 +29,10 @@ def _run(tmp_path, name: str, faults: str, duration: float, **kw):
                        threads=kw.pop("threads", 3), duration=duration,
                        workload=kw.pop("workload", Workload(seed=1)), faults=parse_faults(faults),
                        storage=tmp_path / "cache", history_dir=tmp_path / "history", **kw)
-    return run_stress(cfg)
+    try:
+        return run_stress(cfg)
+    finally:
+        shutil.rmtree(tmp_path / "cache", ignore_errors=True)  # large values: do not keep them
 
 
 def _kinds(res) -> collections.Counter:

@@ -3,9 +3,13 @@
 They differ from torch's ``cache.py`` shape in three ways the adapters bridge: keys must be
 ``str``; ``get`` returns ``Hit(value)`` or ``None`` (unwrapped here); the on-disk backend stores
 ``bytes`` only and lives under ``default_cache_dir()/cache/<sub_dir>`` (redirected here by
-setting ``_cache_dir`` and ``_flock`` on the instance). The backends document that locking "is
-not done by the implementation itself, but by the interface that uses it", so the adapters take
-``impl.lock()`` around every operation, as that interface does.
+setting ``_cache_dir`` and ``_flock`` on the instance).
+
+Locking: the backends say locking "is not done by the implementation itself, but by the
+interface that uses it", and torch's interfaces (``runtime/caching/interfaces.py``) call
+``get``/``insert`` without taking it. The adapters do the same, so what is checked is the
+backends as torch uses them. The module documents its operations as thread-safe, hence THREADS;
+``lock_for`` exposes ``impl.lock()``, the directory lock the disk backend offers (LOCK).
 """
 
 from __future__ import annotations
@@ -51,12 +55,10 @@ class TorchCachingMemory(Adapter):
         return _impls()._InMemoryCacheImpl()
 
     def get(self, native: Any, key: Any) -> Any | None:
-        with native.lock():
-            return _unwrap(native.get(key))
+        return _unwrap(native.get(key))
 
     def insert(self, native: Any, key: Any, value: Any) -> bool:
-        with native.lock():
-            return native.insert(key, value)
+        return bool(native.insert(key, value))
 
 
 class TorchCachingDisk(Adapter):
@@ -80,12 +82,10 @@ class TorchCachingDisk(Adapter):
         return impl
 
     def get(self, native: Any, key: Any) -> Any | None:
-        with native.lock():
-            return _unwrap(native.get(key))
+        return _unwrap(native.get(key))
 
     def insert(self, native: Any, key: Any, value: Any) -> bool:
-        with native.lock():
-            return native.insert(key, value)
+        return bool(native.insert(key, value))
 
     def lock_for(self, native: Any, key: Any) -> AbstractContextManager[Any]:
         # one lock guards the whole directory, hence every key

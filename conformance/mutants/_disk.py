@@ -22,7 +22,7 @@ from typing import Any, Callable
 from filelock import FileLock, Timeout
 
 from cachespec.reference import CacheError, OnDiskCache, encode_key
-from cachespec.reference._disk import pack_entry, unpack_entry
+from cachespec.reference._disk import MAGIC, pack_entry, unpack_entry
 from cachespec.reference._values import _NoGlobalsUnpickler, decode_value, encode_value
 
 __all__ = [
@@ -261,7 +261,7 @@ class UnsafeUnpickleDisk(_Disk):
             return None
         # A bare pickle is taken for an entry of an older format ("legacy fallback"), so any
         # crafted file is unpickled, and plain pickle runs whatever the file names.
-        payload = data[12:] if data[:4] == b"CSP\x01" else data
+        payload = data[20:] if data[:4] == MAGIC else data
         try:
             return pickle.loads(payload)
         except Exception as err:

@@ -36,13 +36,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     dest="cachespec_level",
                     help="must: only MUST clauses; should (default): MUST and SHOULD")
     group.addoption("--cachespec-timeout", type=float, default=None, dest="cachespec_timeout",
-                    metavar="SECONDS", help="per-check timeout (default from the profile)")
+                    metavar="SECONDS",
+                    help="seconds without a completed operation of the target before it counts "
+                         "as hung (default from the profile: 30/60/300)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cachespec: a cachespec conformance clause")
     if config.getoption("cachespec_targets", default=None):
         config.pluginmanager.register(_CommandLineSuite(config), "cachespec-conformance-suite")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # (xdist workers may be torn down before pytest_unconfigure finishes: close here first)
+    pytest_unconfigure(session.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -3,9 +3,8 @@ dictionary", but it only converts pickle.UnpicklingError. An empty file (e.g. on
 crash or a full disk while it was being written) makes pickle.load raise EOFError, which escapes
 as is; other bad inputs raise other types still. A caller that guards the load with
 `except CacheError` (as the docstring invites) crashes instead of falling back to an empty
-cache. This breaks both the SHOULD clause (one error type) and, arguably, torch's own
-docstring; the spec's LOAD-FILE-BAD-PICKLE check does not try an empty file, so the MUST clause
-passes.
+cache. Same root cause as LOAD-FILE-BAD-PICKLE (which is the MUST clause restating the
+docstring); this SHOULD clause is broken by it too.
 """
 import tempfile
 from pathlib import Path

@@ -1,0 +1,290 @@
+"""The published verdicts (docs/verdicts/): the generator, the committed reports, the repro
+snippets, and regression cases for the false positives the verdicts exposed.
+
+- fast: the generator's pieces on made-up results, the consistency of the committed reports with
+  their snippets, the command's usage errors;
+- torch/diskcache: every repro snippet still shows its deviation against the pinned package;
+- slow (runs by default): a fresh ``--profile quick`` run per target has exactly the violated
+  clauses of the committed report (``cachespec verdicts --check-only`` does the same in one go);
+- false positives: clauses that flagged behaviour torch documents as allowed must not flag it.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from cachespec.conformance import _verdicts as V
+from cachespec.conformance._runner import ClauseResult
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "verdicts"
+REPROS = sorted(OUT.glob("repro/*/*.py"))
+
+
+def _has(dist: str) -> bool:
+    return V.package_version(dist) is not None
+
+
+def _needs(target: str) -> pytest.MarkDecorator:
+    dist = V.VERDICT_TARGETS[target][0]
+    return pytest.mark.skipif(not _has(dist), reason=f"{dist} is not installed")
+
+
+def _fake(target: str = "torch-memory", **status: str) -> V.Verdicts:
+    from cachespec.spec import CLAUSES
+
+    clauses = [ClauseResult(c.id, c.level, status.get(c.id.replace("-", "_"), "pass"),
+                            error="boom at /tmp/cachespec-check-abc123/work/x" if
+                            status.get(c.id.replace("-", "_")) == "fail" else None)
+               for c in CLAUSES]
+    return V.Verdicts(target, "torch", "9.9.9", "quick", ["core"], clauses)
+
+
+# -- the generator ------------------------------------------------------------------------
+def test_repro_is_split_into_code_and_assessment(tmp_path: Path) -> None:
+    p = tmp_path / "X.py"
+    p.write_text('"""What a user hits.\n\nSecond paragraph."""\nimport sys\nprint(1)\n')
+    r = V.load_repro(p)
+    assert r.assessment == "What a user hits.\n\nSecond paragraph."
+    assert r.code == "import sys\nprint(1)\n"
+
+
+def test_reproduced_needs_exit_zero_and_the_last_line() -> None:
+    assert V.ReproRun(0, f"saw it\n{V.REPRODUCED}\n").reproduced
+    assert not V.ReproRun(1, f"{V.REPRODUCED}\n").reproduced
+    assert not V.ReproRun(0, f"{V.REPRODUCED}\nthen more\n").reproduced
+    assert not V.ReproRun(None, "").reproduced
+
+
+def test_report_marks_a_violation_without_repro_and_round_trips(tmp_path: Path) -> None:
+    v = _fake(KEY_TYPED_DISTINCT="fail", ISO_GET_COPY="fail")
+    snippet = V.repro_path(tmp_path, v.target, "ISO-GET-COPY")
+    snippet.parent.mkdir(parents=True)
+    snippet.write_text(f'"""Readers alias the value."""\nprint("{V.REPRODUCED}")\n')
+    text, problems = V.render_report(v, tmp_path)
+    assert "TODO: no repro" in text and "Readers alias the value." in text
+    assert problems == [f"torch-memory: KEY-TYPED-DISTINCT is violated but has no repro "
+                        f"({V.repro_path(tmp_path, v.target, 'KEY-TYPED-DISTINCT')})"]
+    assert "cachespec-check-abc123" not in text  # run-specific paths are scrubbed
+    assert text.count("| `") == len(v.clauses)  # one row per clause
+    (tmp_path / "torch-memory.md").write_text(text)
+    committed = V.read_committed(tmp_path / "torch-memory.md")
+    assert committed == V.Committed("torch-memory", "9.9.9",
+                                    frozenset({"KEY-TYPED-DISTINCT", "ISO-GET-COPY"}))
+    assert V.compare(v, committed) == []
+
+
+def test_compare_names_added_and_removed_clauses_and_version_changes() -> None:
+    v = _fake(KEY_TYPED_DISTINCT="fail")
+    old = V.Committed("torch-memory", "9.9.8", frozenset({"ISO-GET-COPY"}))
+    assert V.compare(v, old) == [
+        "torch-memory: report is for torch 9.9.8, installed is 9.9.9; regenerate with "
+        "`cachespec verdicts`",
+        "torch-memory: + KEY-TYPED-DISTINCT is violated now but not in the committed report",
+        "torch-memory: - ISO-GET-COPY is in the committed report but no longer violated",
+    ]
+    assert V.compare(v, None) == ["torch-memory: no committed report; run `cachespec verdicts`"]
+
+
+def test_failing_repro_and_stale_repro_are_problems(tmp_path: Path) -> None:
+    v = _fake(ISO_GET_COPY="fail")
+    bad = V.repro_path(tmp_path, v.target, "ISO-GET-COPY")
+    bad.parent.mkdir(parents=True)
+    bad.write_text('"""x"""\nprint("no longer")\nraise SystemExit(1)\n')
+    stale = V.repro_path(tmp_path, v.target, "CORE-GET-MISSING")
+    stale.write_text('"""x"""\n')
+    text, problems = V.render_report(v, tmp_path)
+    assert "no longer reproduces" in text and len(problems) == 1
+    assert V.stale_repros(tmp_path, v) == [
+        f"torch-memory: repro {stale} is for CORE-GET-MISSING, which is not violated"]
+
+
+def test_unstable_clause_is_settled_by_its_repro(tmp_path: Path) -> None:
+    v = _fake("torch-disk")
+    snippet = V.repro_path(tmp_path, "torch-disk", "CRASH-ATOMIC")
+    snippet.parent.mkdir(parents=True)
+    snippet.write_text("")
+    V.settle_unstable(v, tmp_path, run=lambda p: V.ReproRun(0, V.REPRODUCED))
+    assert v.violated == ["CRASH-ATOMIC"]  # CRASH-RECOVER has no snippet: stays as checked
+
+
+def test_index_has_a_row_per_target_and_a_column_per_family() -> None:
+    from cachespec.spec import FAMILIES
+
+    text = V.render_index([_fake(KEY_EQUAL_SAME="fail"), _fake("diskcache")])
+    rows = [line for line in text.splitlines() if line.startswith("| [")]
+    assert len(rows) == 2 and all(r.count("|") == len(FAMILIES) + 2 for r in rows)
+    assert "[**KEY-EQUAL-SAME**](torch-memory.md#key-equal-same)" in rows[0]
+
+
+@pytest.mark.parametrize("argv", [["--target", "nope"], ["--check-only", "--out", "/nonexistent/x"],
+                                  ["--timeout", "0"]])
+def test_bad_input_is_a_usage_error(argv: list[str]) -> None:
+    out = subprocess.run([sys.executable, "-m", "cachespec", "verdicts", *argv],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+# -- the committed reports and their snippets ----------------------------------------------
+@pytest.mark.parametrize("target", list(V.VERDICT_TARGETS))
+def test_committed_report_matches_its_snippets_and_the_pinned_version(target: str) -> None:
+    committed = V.read_committed(OUT / f"{target}.md")
+    assert committed is not None, f"docs/verdicts/{target}.md is missing; run `cachespec verdicts`"
+    snippets = {p.stem for p in (OUT / "repro" / target).glob("*.py")}
+    assert snippets == set(committed.violated), "every violation has a repro and vice versa"
+    text = (OUT / f"{target}.md").read_text()
+    assert "TODO: no repro" not in text and "no longer reproduces" not in text
+    dist = V.VERDICT_TARGETS[target][0]
+    if _has(dist):
+        assert committed.version == V.package_version(dist), "pinned version changed: regenerate"
+
+
+@pytest.mark.parametrize("path", REPROS, ids=[f"{p.parent.name}/{p.stem}" for p in REPROS])
+def test_repro_is_standalone_and_documented(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    assert ast.get_docstring(tree), "the module docstring is the published assessment"
+    allowed = set(sys.stdlib_module_names) | {"torch", "diskcache"}
+    for node in ast.walk(tree):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        for name in names:
+            assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("path", REPROS, ids=[f"{p.parent.name}/{p.stem}" for p in REPROS])
+def test_repro_still_shows_the_deviation(path: Path) -> None:
+    target = path.parent.name
+    dist = V.VERDICT_TARGETS[target][0]
+    if not _has(dist):
+        pytest.skip(f"{dist} is not installed")
+    result = V.run_repro(path)
+    assert result.reproduced, result.output
+
+
+# -- a fresh run agrees with the committed reports ------------------------------------------
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("target", [pytest.param(t, marks=_needs(t)) for t in V.VERDICT_TARGETS])
+def test_fresh_quick_run_has_the_committed_violations(target: str) -> None:
+    (v,) = V.collect([target], "quick", out_dir=OUT)
+    assert v.error is None, v.error
+    problems = V.compare(v, V.read_committed(OUT / f"{target}.md")) + V.stale_repros(OUT, v)
+    errors = {c.id: c.error for c in v.clauses if c.status == "fail"}
+    assert problems == [], f"{problems}\nerrors of this run: {errors}"
+
+
+# -- false positives found by the verdicts (regression cases) -------------------------------
+def _verdict(target: str, *patterns: str) -> dict[str, ClauseResult]:
+    from cachespec.conformance._runner import run_target
+
+    report = run_target(target, "quick", "should", list(patterns), timeout=V.CHECK_TIMEOUT)
+    assert report.error is None, report.error
+    return {c.id: c for c in report.clauses}
+
+
+@pytest.mark.slow
+@_needs("torch-caching-disk")
+def test_str_only_cache_is_not_blamed_for_unpicklable_keys() -> None:
+    """_OnDiskCacheImpl documents keys as str; a lambda key is outside its domain, so
+    ERROR-UNPICKLABLE-KEY must not fail and ERROR-ONLY-CACHEERROR must not fail because of one."""
+    got = _verdict("torch-caching-disk", "ERROR-UNPICKLABLE-KEY", "ERROR-ONLY-CACHEERROR")
+    assert got["ERROR-UNPICKLABLE-KEY"].status in ("pass", "n/a"), got["ERROR-UNPICKLABLE-KEY"]
+    only = got["ERROR-ONLY-CACHEERROR"]
+    assert only.status != "fail" or "lambda" not in (only.error or ""), only
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", [pytest.param(t, marks=_needs(t))
+                                    for t in ("torch-memory", "torch-caching-memory")])
+def test_in_memory_cache_may_store_unpicklable_values(target: str) -> None:
+    """In-memory caches never serialize (torch: "any Python object"), so accepting a value whose
+    pickling would fail is documented behaviour, not a failed insert left half-done."""
+    got = _verdict(target, "SAFE-FAILED-INSERT-ABSENT")["SAFE-FAILED-INSERT-ABSENT"]
+    assert got.status in ("pass", "n/a"), got
+
+
+@pytest.mark.slow
+@_needs("torch-caching-disk")
+def test_torch_caching_disk_reads_are_not_blocked_by_the_adapter() -> None:
+    """_OnDiskCacheImpl.get takes no lock and torch's interface calls it without impl.lock();
+    a blocked read would be the adapter's doing, not torch's."""
+    got = _verdict("torch-caching-disk", "SAFE-LOCK-FREE-READS")["SAFE-LOCK-FREE-READS"]
+    assert got.status == "pass", got
+
+
+_STALE_AS_MISS = '''
+"""A torch-shaped on-disk cache that detects every corruption (length + sha256), atomically
+publishes entries, and, like torch, treats an entry whose version header does not match (an
+empty file included) as stale: it deletes it and reports a miss."""
+import hashlib, os, pickle, tempfile
+from pathlib import Path
+
+
+class CacheError(ValueError):
+    pass
+
+
+class StaleAsMiss:
+    version: int = 0
+    base_dir = Path(tempfile.gettempdir()) / "stale-as-miss"  # settable, as torch's
+
+    def _path(self, key):
+        return Path(self.base_dir) / hashlib.sha256(repr((type(key), key)).encode()).hexdigest()
+
+    def _header(self):
+        return hashlib.sha256(str(type(self).version).encode()).digest()[:4]
+
+    def get(self, key):
+        path = self._path(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if data[:4] != self._header():
+            path.unlink(missing_ok=True)  # stale (or empty): removed, so the key is insertable
+            return None
+        digest, payload = data[4:36], data[36:]
+        if hashlib.sha256(payload).digest() != digest:
+            raise CacheError(f"corrupt entry for {key!r}")
+        return pickle.loads(payload)
+
+    def insert(self, key, value):
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            payload = pickle.dumps(value)
+        except Exception as err:
+            raise CacheError(str(err)) from err
+        if path.exists() and path.read_bytes()[:4] != self._header():
+            path.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(fd, "wb") as fp:
+            fp.write(self._header() + hashlib.sha256(payload).digest() + payload)
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+'''
+
+
+@pytest.mark.slow
+def test_corruption_reported_as_a_miss_after_removing_the_entry_is_detection(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch deletes an entry whose version header does not match and reports a miss; an empty
+    entry file is such an entry. That is detection (nothing wrong is returned, the key heals),
+    so DISK-CORRUPT-DETECTED must pass for a cache that does only that and checksums the rest."""
+    (tmp_path / "stale_as_miss.py").write_text(textwrap.dedent(_STALE_AS_MISS))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    got = _verdict("stale_as_miss:StaleAsMiss", "DISK-CORRUPT-DETECTED")["DISK-CORRUPT-DETECTED"]
+    assert got.status == "pass", got

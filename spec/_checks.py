@@ -17,7 +17,7 @@ from cachespec.conformance._subject import (
     TYPED_KEYS, VERSION, Target,
 )
 
-from . import _crashes, _races
+from . import _crashes, _faults, _hashseed, _races
 from ._clauses import CLAUSES
 from ._harness import Violation, run_machine
 from ._loaders import make_loader_machine
@@ -95,9 +95,9 @@ _RUNS: dict[str, tuple[frozenset[str], RunFn]] = {
     "race-threads": (frozenset({THREADS}), _races.run_threads),
     "race-async": (frozenset({ASYNC}), _races.run_async),
     "race-processes": (frozenset({PERSISTENT, PROCESSES}), _races.run_processes),
-    "keys-hashseed": (frozenset({TYPED_KEYS, PERSISTENT, PROCESSES}), _crashes.run_hashseed),
-    "fault-serialization": (frozenset({CORE}), _crashes.run_serialization),
-    "fault-corrupt-files": (frozenset({FILES}), _crashes.run_corrupt),
+    "keys-hashseed": (frozenset({TYPED_KEYS, PERSISTENT, PROCESSES}), _hashseed.run_hashseed),
+    "fault-serialization": (frozenset({CORE}), _faults.run_serialization),
+    "fault-corrupt-files": (frozenset({FILES}), _faults.run_corrupt),
     "crash-writer": (frozenset({PERSISTENT, PROCESSES}), _crashes.run_kill_writer),
     "crash-lock-holder": (frozenset({LOCK, PROCESSES}), _crashes.run_lock_holder),
 }

@@ -9,10 +9,10 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hypothesis import reporting, settings
 from hypothesis.errors import FlakyReplay, FlakyStrategyDefinition
@@ -52,15 +52,19 @@ def failure_type(clause_id: str) -> type[ClauseFailure]:
 class Asserter:
     """Raises the clause's failure when an enabled clause's condition is false."""
 
-    def __init__(self, enabled: frozenset[str]) -> None:
+    def __init__(self, enabled: frozenset[str], sink: list[ClauseFailure] | None = None) -> None:
         self.enabled = enabled
+        self.sink = sink  #: every failure raised, kept for runs Hypothesis calls flaky
 
     def on(self, clause_id: str) -> bool:
         return clause_id in self.enabled
 
     def check(self, clause_id: str, ok: bool, message: str | Callable[[], str]) -> None:
         if not ok and clause_id in self.enabled:
-            raise failure_type(clause_id)(message() if callable(message) else message)
+            failure = failure_type(clause_id)(message() if callable(message) else message)
+            if self.sink is not None:
+                self.sink.append(failure)
+            raise failure
 
     def fail(self, clause_id: str, message: str) -> None:
         self.check(clause_id, False, message)
@@ -122,19 +126,19 @@ def run_machine(machine: type[RuleBasedStateMachine], run_settings: settings,
 def _run_machine(machine: type[RuleBasedStateMachine], run_settings: settings,
                  unexpected_clause: str) -> list[Violation]:
     printed: list[str] = []
+    raised: list[ClauseFailure] = []
+    machine.failures = raised  # type: ignore[attr-defined]
     try:
-        for attempt in range(3):
-            printed.clear()
-            try:
-                with reporting.with_reporter(lambda s: printed.append(str(s))):
-                    run_state_machine_as_test(machine, settings=run_settings)
-                break
-            except (FlakyStrategyDefinition, FlakyReplay):
-                # a nondeterministic target failed once and not on replay: search again with
-                # another seed; the third time it propagates (the runner reports the crash)
-                if attempt == 2:
-                    raise
-                run_settings = settings(run_settings, derandomize=False)
+        with reporting.with_reporter(lambda s: printed.append(str(s))):
+            run_state_machine_as_test(machine, settings=run_settings)
+    except (FlakyStrategyDefinition, FlakyReplay):
+        # A nondeterministic target (timing, clocks) failed once and not on replay, so there is
+        # no shrunk program; the failure itself is still a finding.
+        if not raised:
+            raise
+        first = raised[0]
+        return [Violation(first.clause_id, f"{first} (flaky: the program did not fail again "
+                          "on replay)", None)]
     except ClauseFailure as e:
         return [Violation(e.clause_id, str(e), _program(e, printed))]
     except BaseExceptionGroup as group:  # Hypothesis' FlakyFailure: it did not replay
@@ -212,3 +216,32 @@ def new_dir(base: Path, prefix: str) -> Path:
             return p
         except FileExistsError:
             n += 1
+
+
+def call_within(seconds: float, fn: Callable[[], Any]) -> tuple[bool, Any]:
+    """(finished, result or exception) of ``fn`` run in a daemon thread for at most ``seconds``."""
+    box: list[Any] = []
+
+    def run() -> None:
+        try:
+            box.append(fn())
+        except BaseException as err:  # noqa: BLE001
+            box.append(err)
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    th.join(seconds)
+    return (not th.is_alive(), box[0] if box else None)
+
+
+class Hung(Exception):
+    """An operation that did not return in time (a hung target must not hang the check)."""
+
+
+_OP_TIMEOUT = 10.0
+
+
+def outcome(fn: Callable[[], Any], seconds: float = _OP_TIMEOUT) -> Any:
+    """fn's result or exception, or a Hung exception if it takes longer than ``seconds``."""
+    done, res = call_within(seconds, fn)
+    return res if done else Hung(f"did not return within {seconds:.0f} s")

@@ -54,7 +54,7 @@ class LoaderMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.a = Asserter(self.enabled)
+        self.a = Asserter(self.enabled, getattr(type(self), "failures", None))
         self.dir = new_dir(self.workdir, "loader")
         self.var = f"CACHESPEC_LOADER_{os.getpid()}_{self.dir.name.replace('-', '_')}"
         # pairs unique under == as well as typed identity: loaders of dict-based caches would

@@ -55,7 +55,7 @@ class CacheModelMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.a = Asserter(self.enabled)
+        self.a = Asserter(self.enabled, getattr(type(self), "failures", None))
         self.dir = new_dir(self.workdir, "machine")
         self.subjects: list[Subject] = [self.target.open(self.dir)]
         self.has_version = VERSION in self.caps

@@ -29,8 +29,8 @@ class Budget:
 
 
 BUDGETS: dict[str, Budget] = {
-    "quick": Budget(8, 20, 8, 8, 2, 3, 1, 5.0),
-    "default": Budget(50, 40, 30, 30, 4, 5, 4, 20.0),
+    "quick": Budget(12, 20, 8, 10, 2, 3, 1, 5.0),
+    "default": Budget(80, 40, 40, 40, 6, 6, 5, 20.0),
     "thorough": Budget(400, 60, 200, 200, 20, 20, 30, 120.0),
 }
 

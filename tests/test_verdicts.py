@@ -215,7 +215,8 @@ def test_in_memory_cache_may_store_unpicklable_values(target: str) -> None:
 @_needs("torch-caching-disk")
 def test_torch_caching_disk_reads_are_not_blocked_by_the_adapter() -> None:
     """_OnDiskCacheImpl.get takes no lock and torch's interface calls it without impl.lock();
-    a blocked read would be the adapter's doing, not torch's."""
+    a blocked read was the adapter's doing (it took impl.lock() around get until it was fixed),
+    not torch's."""
     got = _verdict("torch-caching-disk", "SAFE-LOCK-FREE-READS")["SAFE-LOCK-FREE-READS"]
     assert got.status == "pass", got
 

@@ -20,16 +20,17 @@ from hashlib import sha256
 from typing import Any, Callable
 
 from filelock import FileLock, Timeout
+from xxhash import xxh3_64_intdigest
 
 from cachespec.reference import CacheError, OnDiskCache, encode_key
-from cachespec.reference._disk import MAGIC, pack_entry, unpack_entry
+from cachespec.reference._disk import _HEADER, MAGIC, encode_entry, unpack_entry
 from cachespec.reference._values import _NoGlobalsUnpickler, decode_value, encode_value
 
 __all__ = [
     "AsyncCheckThenInsertDisk", "AsyncGetRawBytesDisk", "AsyncInsertRunsGetDisk",
     "AsyncSwallowsErrorsDisk", "CachedVersionDisk", "CorruptPoisonsDisk", "ExistsThenWriteDisk",
     "HashOrderKeyDisk", "InPlaceWriteDisk", "KeyTypeErrorDisk", "LocalMemoDisk", "LockedReadsDisk",
-    "LostPersistenceDisk", "PartialOnFailedInsertDisk", "PickleKeyDisk", "RawCorruptErrorDisk",
+    "LostPersistenceDisk", "NoChecksumDisk", "PartialOnFailedInsertDisk", "PickleKeyDisk", "RawCorruptErrorDisk",
     "RawPickleErrorDisk", "ReprKeyFallbackDisk", "ReprValueFallbackDisk", "ReservationDisk", "StaleBlocksDisk",
     "StaleByMtimeDisk", "StaleLockFileDisk", "StrayTempDisk", "UnsafeUnpickleDisk",
     "VersionIgnoredDisk", "WriteBehindDisk",
@@ -42,7 +43,7 @@ class _Disk(OnDiskCache):
     """The reference on-disk cache with insert split into ``_blob`` and ``_store`` hooks."""
 
     def _blob(self, value: Any) -> bytes:
-        return pack_entry(encode_value(value))
+        return encode_entry(value)
 
     def _store(self, digest: str, blob: bytes) -> bool:
         return self._publish(digest, blob)
@@ -140,7 +141,7 @@ class AsyncGetRawBytesDisk(_Disk):
         def job() -> Any:
             try:
                 with open(path, "rb") as fh:
-                    return fh.read()[12:]
+                    return fh.read()[_HEADER.size:]
             except FileNotFoundError:
                 return None
         return executor.submit(job)
@@ -236,7 +237,27 @@ class RawCorruptErrorDisk(_Disk):
         except FileNotFoundError:
             return None
         import io
-        return _NoGlobalsUnpickler(io.BytesIO(data[12:])).load()
+        return _NoGlobalsUnpickler(io.BytesIO(data[_HEADER.size:])).load()
+
+
+class NoChecksumDisk(_Disk):
+    """get checks an entry's magic and length but not its checksum: a flipped payload byte
+    can decode to a wrong value."""
+
+    intended_clause = "DISK-CORRUPT-DETECTED"
+
+    def _read(self, path: str) -> Any | None:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            return None
+        if len(data) < _HEADER.size:
+            raise CacheError(f"entry {path} is truncated")
+        magic, length, _checksum = _HEADER.unpack_from(data)
+        if magic != MAGIC or length != len(data) - _HEADER.size:
+            raise CacheError(f"entry {path} is not a whole entry")
+        return decode_value(data, f"entry {path}", _HEADER.size)
 
 
 class CorruptPoisonsDisk(_Disk):
@@ -261,7 +282,7 @@ class UnsafeUnpickleDisk(_Disk):
             return None
         # A bare pickle is taken for an entry of an older format ("legacy fallback"), so any
         # crafted file is unpickled, and plain pickle runs whatever the file names.
-        payload = data[20:] if data[:4] == MAGIC else data
+        payload = data[_HEADER.size:] if data[:len(MAGIC)] == MAGIC else data
         try:
             return pickle.loads(payload)
         except Exception as err:
@@ -353,7 +374,8 @@ class RawPickleErrorDisk(_Disk):
     intended_clause = "ERROR-ONLY-CACHEERROR"
 
     def _blob(self, value: Any) -> bytes:
-        return pack_entry(pickle.dumps(value, 5))
+        payload = pickle.dumps(value, 5)
+        return _HEADER.pack(MAGIC, len(payload), xxh3_64_intdigest(payload)) + payload
 
 
 class ReprValueFallbackDisk(_Disk):
@@ -562,8 +584,6 @@ class StrayTempDisk(_Disk):
     writers: they pile up."""
 
     intended_clause = "CRASH-NO-STRAY-TEMP"
-    spec_gap = ("crash-writer's stray count uses the subject's entry_files(), which for a "
-                "torch-shaped target is every non-lock file, temporaries included")
 
     def _store(self, digest: str, blob: bytes) -> bool:
         path = self._path(digest)
@@ -574,12 +594,26 @@ class StrayTempDisk(_Disk):
         finally:
             os.close(fd)
         try:
+            return self._link_or_repair(tmp, path)
+        finally:
+            os.unlink(tmp)
+
+    def _link_or_repair(self, tmp: str, path: str) -> bool:
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            pass
+        try:
+            self._read(path)
+            return False
+        except CacheError:  # a corrupt entry: replace it (the reference's repair, minus its lock)
+            os.unlink(path)
+        try:
             os.link(tmp, path)
             return True
         except FileExistsError:
             return False
-        finally:
-            os.unlink(tmp)
 
 
 class ReservationDisk(_Disk):

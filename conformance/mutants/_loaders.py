@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
 
 __all__ = [
     "EnvAcceptsConflictsMemory", "EnvBadPickleSkippedMemory", "EnvNoCommaSkippedMemory",
-    "FileNotDictEmptyMemory", "EnvNoCommaValueErrorMemory", "EnvRawUnpicklingErrorMemory",
+    "EnvSplitsOnSeparatorsMemory", "FileNotDictEmptyMemory", "EnvNoCommaValueErrorMemory", "EnvRawUnpicklingErrorMemory",
     "EnvRejectsTrailingMemory", "EnvSkipsBadLiteralMemory", "EnvUnsetRaisesMemory",
     "EnvUnsafeMemory", "FileEmptyOnCorruptMemory", "FileLoadedOverwritableMemory",
     "FileMissingRaisesMemory", "FileNotDictTypeErrorMemory", "FileUnsafeMemory",
@@ -304,3 +304,30 @@ class FileNotDictEmptyMemory(InMemoryCache):
             if not isinstance(mapping, dict):
                 return cls()
         return super().from_file_path(fpath)
+
+
+class EnvSplitsOnSeparatorsMemory(InMemoryCache):
+    """from_env_var splits on ';' then ',' (torch's parser): a pair whose bytes repr contains
+    either character is cut apart."""
+
+    intended_clause = "LOAD-ENV-SCAN"
+
+    @classmethod
+    def from_env_var(cls, env_var: str) -> Self:
+        from ast import literal_eval
+
+        text = os.environ.get(env_var)
+        cache = cls()
+        for pair in (text or "").split(";"):
+            pair = pair.strip()
+            if not pair:
+                continue
+            try:
+                k_repr, v_repr = pair.split(",", 1)
+                k_bytes, v_bytes = literal_eval(k_repr.strip()), literal_eval(v_repr.strip())
+            except (ValueError, SyntaxError) as err:
+                raise CacheError(f"malformed pair {pair!r} in {env_var!r}") from err
+            if type(k_bytes) is not bytes or type(v_bytes) is not bytes:
+                raise CacheError(f"pair {pair!r} in {env_var!r} is not two bytes literals")
+            cache._load(decode_value(k_bytes), decode_value(v_bytes), env_var)
+        return cache

@@ -144,10 +144,11 @@ def render_table(results: Sequence[MutantResult], controls: Sequence[MutantResul
     """A fixed-width table, one mutant a row, ending with the kill rate."""
     rows = [("mutant", "intended", "caught by", "first fail (s)", "total (s)")]
     for r in results:
-        caught = r.error and f"ERROR: {r.error[:60]}" or (
-            ", ".join(([f"*{r.intended_clause}"] if r.caught_as_intended else []) +
-                      [c for c in r.caught_by if c != r.intended_clause]) or (
-                "-- SURVIVED (known spec gap) --" if r.spec_gap else "-- SURVIVED --"))
+        ids = ([f"*{r.intended_clause}"] if r.caught_as_intended else []) + \
+            [c for c in r.caught_by if c != r.intended_clause]
+        shown = ", ".join(ids[:3]) + (f" +{len(ids) - 3} more" if len(ids) > 3 else "")
+        caught = r.error and f"ERROR: {r.error[:60]}" or shown or (
+            "-- SURVIVED (known spec gap) --" if r.spec_gap else "-- SURVIVED --")
         first = "-" if r.first_failure_seconds is None else f"{r.first_failure_seconds:.1f}"
         rows.append((r.name, r.intended_clause, caught, first, f"{r.seconds:.1f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
@@ -164,5 +165,5 @@ def render_table(results: Sequence[MutantResult], controls: Sequence[MutantResul
     lines.append(f"kill rate: {killed}/{len(results)} = {100 * kill_rate(results):.1f}%  "
                  f"(caught by the intended clause: {intended}/{len(results)}; "
                  f"check time {total:.1f} s)")
-    lines.append("(* = the intended clause)")
+    lines.append("(* = the intended clause; the JSON report lists every clause that caught it)")
     return "\n".join(lines)

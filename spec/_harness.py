@@ -245,3 +245,13 @@ def outcome(fn: Callable[[], Any], seconds: float = _OP_TIMEOUT) -> Any:
     """fn's result or exception, or a Hung exception if it takes longer than ``seconds``."""
     done, res = call_within(seconds, fn)
     return res if done else Hung(f"did not return within {seconds:.0f} s")
+
+
+def scaled(seconds: float) -> float:
+    """``seconds`` stretched by CPU oversubscription (load average / cores), so a time bound
+    meant for a quiet machine does not fail a correct target on a saturated CI runner."""
+    try:
+        load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    except OSError:
+        load = 1.0
+    return seconds * min(max(load, 1.0), 10.0)

@@ -104,7 +104,8 @@ class LoaderMachine(RuleBasedStateMachine):
 
     def check_loaded(self, clause: str, what: str, loaded: Subject | None,
                      err: BaseException | None, pairs: list[tuple[Any, Any]]) -> None:
-        self.a.check(clause, err is None, lambda: f"{what} raised {error_name(err)}")  # type: ignore[arg-type]
+        self.a.check(clause, err is None,
+                     lambda: f"{what} raised {error_name(err)}")  # type: ignore[arg-type]
         if loaded is None:
             return
         for k, v in pairs:
@@ -133,7 +134,8 @@ class LoaderMachine(RuleBasedStateMachine):
 
     def check_empty(self, clause: str, what: str, loaded: Subject | None,
                     err: BaseException | None) -> None:
-        self.a.check(clause, err is None, lambda: f"{what} raised {error_name(err)}")  # type: ignore[arg-type]
+        self.a.check(clause, err is None,
+                     lambda: f"{what} raised {error_name(err)}")  # type: ignore[arg-type]
         if loaded is not None:
             for k, _ in self.some_pairs()[:3]:
                 got = loaded.get(k)

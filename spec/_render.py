@@ -9,7 +9,7 @@ from ._checks import CHECKS
 from ._clauses import CLAUSES, FAMILIES, TORCH_ASSERTIONS
 
 _FAMILY_TITLES = {
-    "CORE": "Core: a write-once map", "KEY": "Key identity", "ASYNC": "Async methods",
+    "CORE": "a write-once map", "KEY": "Key identity", "ASYNC": "Async methods",
     "DISK": "Persistence and entry files", "VERSION": "Versions", "LOAD": "Loaders",
     "ERROR": "Errors", "ISO": "Isolation", "SAFE": "Safety", "CONC": "Concurrency",
     "CRASH": "Crashes and faults",
@@ -52,9 +52,8 @@ def render_markdown() -> str:
         out.append("")
     out += ["## Checks", "", "| check | needs | clauses |", "|---|---|---|"]
     for ch in CHECKS:
-        doc = ""
         out.append(f"| `{ch.name}` | {', '.join(sorted(ch.capabilities))} | "
-                   f"{', '.join(ch.clause_ids)} |{doc}")
+                   f"{', '.join(ch.clause_ids)} |")
     out += [
         "",
         "## PyTorch's test_cache.py, assertion by assertion",

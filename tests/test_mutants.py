@@ -27,9 +27,10 @@ FAMILIES = ("CORE", "KEY", "ASYNC", "DISK", "VERSION", "LOAD", "ERROR", "ISO", "
             "CRASH")
 
 
-#: Caught in fewer than 20 of 20 seeded runs at ``quick`` (benchmarks/mutant_reliability.py:
-#: NegativeCacheMemory 15/20 at quick, 20/20 at default): checked at ``default`` until the
-#: race-threads check primes per-thread reads before the race (see the catalogue's report).
+#: Caught in fewer than 20 of 20 seeded runs at ``quick`` in one measurement
+#: (benchmarks/mutant_reliability.py: NegativeCacheMemory 15/20 at quick, 20/20 at default; the
+#: race depends on thread scheduling, which no seed fixes): checked at ``default`` here until
+#: race-threads primes a per-thread read before the race.
 NEEDS_DEFAULT = frozenset({"NegativeCacheMemory"})
 
 

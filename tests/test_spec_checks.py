@@ -28,7 +28,8 @@ def drive(target: object, workdir: Path, profile: str = "quick",
         for attempt in range(len(remaining) + 1):
             if not remaining:
                 break
-            found = check.run(target, workdir / f"{n}-{attempt}", profile, remaining)  # type: ignore[arg-type]
+            found = check.run(target, workdir / f"{n}-{attempt}",  # type: ignore[arg-type]
+                              profile, remaining)
             assert len({v.clause_id for v in found}) == len(found)
             new = [v for v in found if v.clause_id in remaining]
             assert len(new) == len(found), "a check reported a clause it was not asked for"
@@ -50,11 +51,11 @@ def test_reference_targets_pass_at_quick(name: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("disk", [False, True], ids=["memory", "disk"])
 def test_correct_toy_targets_pass(disk: bool, tmp_path: Path) -> None:
-    only = None if disk else ("machine-cache", "machine-env-loader", "machine-file-loader",
-                              "race-threads", "fault-serialization")
+    # (the toy's env loader splits naively, as torch's does, so it is left to the reference)
+    only = None if disk else ("machine-cache", "machine-file-loader", "race-threads",
+                              "fault-serialization")
     failed = drive(ToyTarget(disk), tmp_path, only=only)
-    # the toy env loader splits naively (as torch does): pairs with ',' in a key fail
-    assert set(failed) <= {"LOAD-ENV-SCAN"}, {c: v.error for c, v in failed.items()}
+    assert not failed, {c: v.error for c, v in failed.items()}
 
 
 @pytest.mark.parametrize(("disk", "bug", "clause"), [

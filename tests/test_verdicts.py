@@ -289,3 +289,62 @@ def test_corruption_reported_as_a_miss_after_removing_the_entry_is_detection(
     monkeypatch.syspath_prepend(str(tmp_path))
     got = _verdict("stale_as_miss:StaleAsMiss", "DISK-CORRUPT-DETECTED")["DISK-CORRUPT-DETECTED"]
     assert got.status == "pass", got
+
+
+_SLOW_IN_PLACE = '''
+"""A torch-shaped on-disk cache that, like torch's OnDiskCache, writes entries in place (no
+temporary files), slowly, so a killed writer leaves its key's entry truncated; get detects that
+(a length prefix) and raises CacheError."""
+import hashlib, pickle, tempfile, time
+from pathlib import Path
+
+CHUNK = 1 << 16
+
+
+class CacheError(ValueError):
+    pass
+
+
+class SlowInPlace:
+    version: int = 0
+    base_dir = Path(tempfile.gettempdir()) / "slow-in-place"
+
+    def _path(self, key):
+        return Path(self.base_dir) / hashlib.sha256(repr((type(key), key)).encode()).hexdigest()
+
+    def get(self, key):
+        try:
+            data = self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+        if len(data) < 8 or len(data) != 8 + int.from_bytes(data[:8], "big"):
+            raise CacheError(f"truncated entry for {key!r}")
+        return pickle.loads(data[8:])
+
+    def insert(self, key, value):
+        payload = pickle.dumps(value)
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fp = open(path, "xb")
+        except FileExistsError:
+            return False
+        with fp:
+            fp.write(len(payload).to_bytes(8, "big"))
+            for i in range(0, len(payload), CHUNK):
+                fp.write(payload[i:i + CHUNK])
+                fp.flush()
+                time.sleep(0.002)
+        return True
+'''
+
+
+@pytest.mark.slow
+def test_truncated_entries_of_killed_writers_are_not_stray_temp_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache that writes in place leaves one truncated entry per interrupted key and no other
+    file; that is CRASH-ATOMIC/CRASH-RECOVER's business, not temporary files accumulating."""
+    (tmp_path / "slow_in_place.py").write_text(textwrap.dedent(_SLOW_IN_PLACE))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    got = _verdict("slow_in_place:SlowInPlace", "CRASH-NO-STRAY-TEMP")["CRASH-NO-STRAY-TEMP"]
+    assert got.status == "pass", got

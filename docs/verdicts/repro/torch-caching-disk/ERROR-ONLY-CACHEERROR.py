@@ -1,4 +1,4 @@
-"""FALSE POSITIVE as reported (same cause as ERROR-UNPICKLABLE-KEY; see docs/verdicts/README.md):
+"""FALSE POSITIVE as reported (same cause as ERROR-UNPICKLABLE-KEY):
 the checker's only evidence is get(lambda: None) raising TypeError, and a lambda is not a str,
 the documented key type of _OnDiskCacheImpl. Note that this backend defines no error type of its
 own for I/O problems either (over-long keys raise OSError, see CORE-GET-MISSING), so once the

@@ -1,4 +1,4 @@
-"""FALSE POSITIVE (reported to the spec owners; see docs/verdicts/README.md). The clause comes
+"""FALSE POSITIVE (reported to the spec owners). The clause comes
 from torch's test of cache.py's OnDiskCache, which pickles keys. _OnDiskCacheImpl never pickles
 keys: its docstrings say the key "must be str" and it joins it to the cache directory. A lambda
 is outside that documented domain, and get(lambda) fails with the TypeError of Path / function

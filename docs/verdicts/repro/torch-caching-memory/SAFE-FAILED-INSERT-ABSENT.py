@@ -1,4 +1,4 @@
-"""FALSE POSITIVE (reported to the spec owners; see docs/verdicts/README.md). The clause requires
+"""FALSE POSITIVE (reported to the spec owners). The clause requires
 a value "that cannot be serialized" to be refused with CacheError. _InMemoryCacheImpl never
 serializes: its docstring says the in-memory value type is "object (any Python object)", so
 storing an object whose pickling would fail is documented, correct behaviour, and nothing can be

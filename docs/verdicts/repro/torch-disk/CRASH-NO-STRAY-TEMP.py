@@ -1,4 +1,4 @@
-"""FALSE POSITIVE as counted (reported to the spec owners; see docs/verdicts/README.md). torch's
+"""FALSE POSITIVE as counted (reported to the spec owners). torch's
 OnDiskCache writes no temporary files. After writers are killed mid-insert, the only extra files
 are the interrupted keys' own entry files, truncated: one per key, reused by that key, so
 nothing accumulates. The check counts every file whose key's get does not return a value as a

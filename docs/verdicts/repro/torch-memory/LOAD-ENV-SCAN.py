@@ -1,7 +1,7 @@
 """InMemoryCache.from_env_var splits the variable on ';' and each pair on the first ',' before
 parsing the bytes literals, so a pair whose repr contains ';' (or a key whose repr contains ',')
 is cut apart and loading fails with CacheError. The pickle of ordinary data does contain these
-bytes: pickle.dumps(59) is b'\x80\x04K;.' (59 == ord(';')) and pickle.dumps(44) contains ','.
+bytes: pickle.dumps(59) ends in the bytes K;. (59 == ord(';')) and pickle.dumps(44) in K,.
 So a cache holding the value 59, or keyed by 44, cannot be passed through the environment at
 all: from_env_var raises instead of loading it. torch's docstring only says malformed input
 raises CacheError; this input is well formed (it is exactly repr(pickle.dumps(k)) and

@@ -1,4 +1,4 @@
-"""FALSE POSITIVE (reported to the spec owners; see docs/verdicts/README.md). The clause requires
+"""FALSE POSITIVE (reported to the spec owners). The clause requires
 a value "that cannot be serialized" to be refused with CacheError. torch's InMemoryCache is
 documented as "using a dictionary and thread lock" and never serializes values on insert, so
 accepting an object whose pickling would fail is correct for it, and nothing can be

@@ -56,11 +56,10 @@ CHECK_TIMEOUT = 180.0
 UNSTABLE: dict[tuple[str, str], str] = {
     **{(t, c): "the crash-writer check detects it only when its SIGKILL lands during a write"
        for t in ("torch-disk", "torch-caching-disk") for c in ("CRASH-ATOMIC", "CRASH-RECOVER")},
-    ("torch-disk", "CRASH-NO-STRAY-TEMP"): "the crash-writer check counts it only when both of "
-                                           "its SIGKILLs land during a write",
     **{("torch-caching-disk", c): "the race checks detect it only when the racing threads or "
                                   "processes interleave inside the unprotected window"
-       for c in ("CONC-ONE-WINNER", "CONC-READ-WINNER", "CONC-PROC-ONE-WINNER")},
+       for c in ("CONC-ONE-WINNER", "CONC-READ-WINNER", "CONC-PROC-ONE-WINNER",
+                 "CONC-PROC-READ-WINNER")},
 }
 _MARK = "<!-- cachespec-verdicts"
 _MARK_RE = re.compile(r"<!-- cachespec-verdicts (?P<body>.*?) -->")

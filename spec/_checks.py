@@ -20,7 +20,7 @@ from cachespec.conformance._subject import (
 from . import _crashes, _faults, _hashseed, _races
 from ._clauses import CLAUSES
 from ._harness import Violation, run_machine
-from ._loaders import make_loader_machine
+from ._loaders import make_loader_machine, run_loader_tour
 from ._machines import TOUR_PROGRAM, make_cache_machine, run_tour
 from ._profiles import get_budget, get_profile
 
@@ -78,6 +78,9 @@ def _loader(which: str) -> RunFn:
     def run(target: Target, workdir: Path, profile: str, clauses: frozenset[str]
             ) -> list[Violation]:
         machine = make_loader_machine(target, workdir, clauses, which)
+        failed = run_loader_tour(machine)
+        if failed is not None:
+            return [Violation(*failed)]
         settings = get_profile(profile)
         b = get_budget(profile)
         settings = type(settings)(settings, max_examples=b.loader_examples,

@@ -93,8 +93,9 @@ CLAUSES: tuple[Clause, ...] = (
        "cannot be inserted again there.", {PERSISTENT}, (_M,)),
     _c("DISK-CORRUPT-ENTRY", "MUST", "get on a corrupt or truncated entry raises CacheError or "
        "returns the correct value; never another exception.", {FILES}, (_COR,)),
-    _c("DISK-CORRUPT-DETECTED", "SHOULD", "get never returns a wrong value (or None) for a "
-       "corrupt entry, even when a single payload byte is flipped: corruption is detected.",
+    _c("DISK-CORRUPT-DETECTED", "SHOULD", "get never returns a wrong value for a corrupt "
+       "entry, nor None while the entry stays, even when a single payload byte is flipped: "
+       "corruption is detected (CacheError, or the entry removed and a miss reported).",
        {FILES}, (_COR,)),
     _c("DISK-CORRUPT-RECOVER", "SHOULD", "A corrupt entry does not poison its key: afterwards "
        "insert(key, value) and get(key) work and agree.", {FILES}, (_COR,)),
@@ -140,7 +141,8 @@ CLAUSES: tuple[Clause, ...] = (
        ("OtherTest.test_in_memory_cache_from_file_path_not_dict",)),
     # -- ERROR ---------------------------------------------------------------------------------
     _c("ERROR-UNPICKLABLE-KEY", "MUST", "get and insert of a key that cannot be pickled (a "
-       "lambda) raise CacheError.", {PERSISTENT}, (_SER,),
+       "lambda) raise CacheError (keys beyond str only: typed-keys).", {PERSISTENT, TYPED_KEYS},
+       (_SER,),
        ("OtherTest.test_on_disk_cache_fpath_from_key_un_pickle_able",)),
     _c("ERROR-UNPICKLABLE-VALUE", "MUST", "insert of a value that cannot be pickled raises "
        "CacheError.", {PERSISTENT, RICH_VALUES}, (_SER,)),
@@ -154,7 +156,8 @@ CLAUSES: tuple[Clause, ...] = (
        "gets return.", {RICH_VALUES}, (_M,)),
     # -- SAFE ----------------------------------------------------------------------------------
     _c("SAFE-FAILED-INSERT-ABSENT", "SHOULD", "A value that cannot be serialized (here: a "
-       "list whose last item's pickling raises) is refused with CacheError, leaving the key "
+       "list whose last item's pickling raises) is refused by a persistent cache with "
+       "CacheError (an in-memory cache may store it), and a refused insert leaves the key "
        "absent and insertable; nothing half-written stays.", {RICH_VALUES}, (_SER,)),
     _c("SAFE-LOAD-ENV-NO-CODE", "SHOULD", "from_env_var never runs code from its input: a pickle "
        "that would call a function raises CacheError without calling it.", {ENV_LOADER},

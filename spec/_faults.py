@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cachespec.conformance._subject import PERSISTENT, RICH_VALUES, Target
+from cachespec.conformance._subject import PERSISTENT, RICH_VALUES, TYPED_KEYS, Target
 
 from ._compare import show, strict_equal
 from ._crashes import value_of
@@ -51,9 +51,10 @@ def run_serialization(target: Target, workdir: Path, profile: str, clauses: froz
 
     key_clause = "ERROR-UNPICKLABLE-KEY" if persistent else None
     good = value_of(caps, 1, 4)
-    expect_cache_error("get(lambda: None)", lambda: s.get(UNPICKLABLE_LAMBDA), key_clause)
-    expect_cache_error("insert(lambda: None, value)", lambda: s.insert(UNPICKLABLE_LAMBDA, good),
-                       key_clause)
+    if TYPED_KEYS in caps:  # a str-only cache documents no key a lambda could be: outside its domain
+        expect_cache_error("get(lambda: None)", lambda: s.get(UNPICKLABLE_LAMBDA), key_clause)
+        expect_cache_error("insert(lambda: None, value)",
+                           lambda: s.insert(UNPICKLABLE_LAMBDA, good), key_clause)
     if RICH_VALUES in caps:
         expect_cache_error("insert('lambda-value', lambda: None)",
                            lambda: s.insert("lambda-value", UNPICKLABLE_LAMBDA),
@@ -64,6 +65,8 @@ def run_serialization(target: Target, workdir: Path, profile: str, clauses: froz
             call = (f"insert({key!r}, [b'x' * {size}, 'prefix', <object whose __reduce__ "
                     "raises>])")
             res = outcome(lambda: s.insert(key, bad))
+            if res is True and not persistent:
+                continue  # an in-memory cache never serializes: storing any object is documented
             if res is True or res is False:
                 v.add("SAFE-FAILED-INSERT-ABSENT", f"{call} returned {res!r}: a value that "
                       "cannot be serialized was accepted", call)
@@ -160,6 +163,8 @@ def run_corrupt(target: Target, workdir: Path, profile: str, clauses: frozenset[
                 v.add("DISK-CORRUPT-ENTRY", f"get raised {error_name(got)}", story)
                 v.add("ERROR-ONLY-CACHEERROR", f"get of a corrupt entry raised "
                       f"{error_name(got)}, not CacheError", story)
+            elif got is None and not path.exists():
+                pass  # detected: the entry was removed and a miss reported (torch's stale entry)
             elif not isinstance(got, BaseException) and not strict_equal(got, value):
                 v.add("DISK-CORRUPT-DETECTED", f"get returned {show(got)} (entry file {kind}); "
                       f"expected CacheError or {show(value)}", story)

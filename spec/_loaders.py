@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
-from cachespec.conformance._subject import Subject, Target
+from cachespec.conformance._subject import TYPED_KEYS, Subject, Target
 
 from . import _strategies as S
 from ._compare import show, strict_equal
@@ -40,6 +40,20 @@ def evil_pickle(marker: Path) -> bytes:
 def plain_pair(k: Any, v: Any) -> bool:
     kr, vr = repr(pickle.dumps(k)), repr(pickle.dumps(v))
     return "," not in kr and ";" not in kr + vr
+
+
+ENV_MALFORMED = ("no-comma", "bad-literal", "not-bytes", "bad-pickle", "truncated", "empty")
+FILE_MALFORMED = ("reversed", "truncated", "random", "empty")
+
+
+def scan_pairs(caps: frozenset[str]) -> list[tuple[Any, Any]]:
+    """Pairs whose pickles' reprs hold ',' or ';': a str or bytes of length 44 (',') or 59
+    (';') pickles its length as that byte, and b',;' holds both."""
+    pairs: list[tuple[Any, Any]] = [("cachespec-plain", b"plain"), ("x" * 44, b",;"), ("x" * 59, b"y" * 44),
+                                    ("cachespec-scan", b"z" * 59)]
+    if TYPED_KEYS in caps:
+        pairs += [(b",;", b"w" * 44), (("a", "x" * 44), b"v" * 59)]
+    return pairs
 
 
 def env_pair(kb: bytes, vb: bytes, ws: str = "") -> str:
@@ -189,8 +203,7 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
                 loaded, err = self.load_env(text)
             self.check_empty("LOAD-ENV-MISSING", f"from_env_var with value {text!r}", loaded, err)
 
-        @rule(kind=st.sampled_from(["no-comma", "bad-literal", "bad-pickle", "truncated",
-                                    "not-bytes"]), at=pos)
+        @rule(kind=st.sampled_from(ENV_MALFORMED), at=pos)
         def malformed(self, kind: str, at: int) -> None:
             pairs = [env_pair(pickle.dumps(k), pickle.dumps(v)) for k, v in self.some_pairs()]
             k, v = self.some_pairs()[at % len(pairs)]
@@ -201,6 +214,7 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
                 "not-bytes": (f"{kb!r},__import__('os')", "LOAD-ENV-BAD-LITERAL"),
                 "bad-pickle": (f"{kb[::-1]!r},{vb[::-1]!r}", "LOAD-ENV-BAD-PICKLE"),
                 "truncated": (f"{kb!r},{vb[:-2]!r}", "LOAD-ENV-BAD-PICKLE"),
+                "empty": (f"{kb!r},{b''!r}", "LOAD-ENV-BAD-PICKLE"),
             }[kind]
             pairs.insert(at % (len(pairs) + 1), bad)
             text = ";".join(pairs)
@@ -228,6 +242,22 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
             loaded, err = self.load_env(item)
             self.check_no_code("SAFE-LOAD-ENV-NO-CODE", "from_env_var", marker, loaded, err)
 
+        def tour(self) -> None:
+            """Every rule once with fixed data, outside Hypothesis (see run_loader_tour)."""
+            for k, v in scan_pairs(self.caps):
+                self.add(k, v)
+            self.roundtrip("", False, False, False)
+            self.roundtrip(" ", True, True, False)
+            self.roundtrip("", False, False, True)  # pickles whose repr holds ',' and ';'
+            for text in (None, "", ";"):
+                self.missing(text)
+            for at in (0, 1):  # the bad pair first, then after a good one
+                for kind in ENV_MALFORMED:
+                    self.malformed(kind, at)
+            self.conflict(0, b"")
+            self.code(True)
+            self.code(False)
+
     class FileLoaderMachine(LoaderMachine):
         @rule(k=keys_s, v=values_s)
         def add_pair(self, k: Any, v: Any) -> None:
@@ -246,8 +276,7 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
             self.check_empty("LOAD-FILE-MISSING", "from_file_path(a path with no file)", loaded,
                              err)
 
-        @rule(kind=st.sampled_from(["reversed", "truncated", "random", "empty"]),
-              seed=st.integers(0, 2**16))
+        @rule(kind=st.sampled_from(FILE_MALFORMED), seed=st.integers(0, 2**16))
         def bad_pickle(self, kind: str, seed: int) -> None:
             good = pickle.dumps(dict(self.some_pairs()))
             data = {"reversed": good[::-1], "truncated": good[: max(len(good) // 2, 1)],
@@ -275,7 +304,41 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
             loaded, err = self.load_file(data)
             self.check_no_code("SAFE-LOAD-FILE-NO-CODE", "from_file_path", marker, loaded, err)
 
+        def tour(self) -> None:
+            """Every rule once with fixed data, outside Hypothesis (see run_loader_tour)."""
+            for k, v in scan_pairs(self.caps):
+                self.add(k, v)
+            self.roundtrip()
+            self.missing()
+            for kind in FILE_MALFORMED:
+                self.bad_pickle(kind, 0)
+            for obj in ([1, 2, 3], None):
+                self.not_dict(obj)
+            self.code(True)
+            self.code(False)
+
     cls: type[LoaderMachine] = EnvLoaderMachine if which == "env" else FileLoaderMachine
     cls.target, cls.workdir, cls.enabled, cls.caps = target, workdir, enabled, caps
     return cls
 
+
+LOADER_TOUR_PROGRAM = """state = {name}()
+state.tour()  # every rule once with fixed data (pairs whose reprs hold ',' and ';', every
+              # malformed kind before and after a good pair)
+state.teardown()"""
+
+
+def run_loader_tour(machine: type[LoaderMachine]) -> tuple[str, str, str] | None:
+    """Run the loader tour once, outside Hypothesis: (clause id, message, program) of its first
+    failure, so the fixed inputs are met in every run whatever Hypothesis draws."""
+    from ._harness import ClauseFailure
+
+    m = machine()
+    try:
+        m.tour()  # type: ignore[attr-defined]
+    except ClauseFailure as failure:
+        return failure.clause_id, str(failure), LOADER_TOUR_PROGRAM.format(
+            name=machine.__name__)
+    finally:
+        m.teardown()
+    return None

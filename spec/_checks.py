@@ -21,7 +21,7 @@ from . import _crashes, _faults, _hashseed, _races
 from ._clauses import CLAUSES
 from ._harness import Violation, run_machine
 from ._loaders import make_loader_machine, run_loader_tour
-from ._machines import TOUR_PROGRAM, make_cache_machine, run_tour
+from ._machines import TOUR_PROGRAM, make_cache_machine, run_tour, size_big_values
 from ._profiles import get_budget, get_profile
 
 RunFn = Callable[[Target, Path, str, frozenset[str]], list[Violation]]
@@ -70,6 +70,7 @@ def _machine(target: Target, workdir: Path, profile: str, clauses: frozenset[str
     failed = run_tour(machine)
     if failed is not None:
         return [Violation(failed[0], failed[1], TOUR_PROGRAM)]
+    size_big_values(machine, get_budget(profile).machine_examples)
     return run_machine(machine, get_profile(profile), "ERROR-ONLY-CACHEERROR",
                        get_budget(profile).shrink_seconds)
 

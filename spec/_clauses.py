@@ -194,7 +194,8 @@ CLAUSES: tuple[Clause, ...] = (
     _c("CRASH-DURABLE", "SHOULD", "Once insert returned True the entry survives the writer "
        "being killed right after.", {PERSISTENT, PROCESSES}, (_KILL,)),
     _c("CRASH-NO-STRAY-TEMP", "SHOULD", "Killed writers do not make temporary files accumulate: "
-       "after recovery the storage holds no more files than entries (plus locks).",
+       "after recovery the storage holds no more files than keys with an entry, truncated "
+       "ones included (plus locks).",
        {FILES, PERSISTENT, PROCESSES}, (_KILL,)),
     _c("CRASH-LOCK-RELEASED", "SHOULD", "When a process holding a key's lock dies, others can "
        "insert and get that key within 2 s.", {LOCK, PROCESSES}, (_LK,)),

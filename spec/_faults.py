@@ -51,7 +51,7 @@ def run_serialization(target: Target, workdir: Path, profile: str, clauses: froz
 
     key_clause = "ERROR-UNPICKLABLE-KEY" if persistent else None
     good = value_of(caps, 1, 4)
-    if TYPED_KEYS in caps:  # a str-only cache documents no key a lambda could be: outside its domain
+    if TYPED_KEYS in caps:  # a lambda is outside a str-only cache's documented keys
         expect_cache_error("get(lambda: None)", lambda: s.get(UNPICKLABLE_LAMBDA), key_clause)
         expect_cache_error("insert(lambda: None, value)",
                            lambda: s.insert(UNPICKLABLE_LAMBDA, good), key_clause)

@@ -49,8 +49,8 @@ FILE_MALFORMED = ("reversed", "truncated", "random", "empty")
 def scan_pairs(caps: frozenset[str]) -> list[tuple[Any, Any]]:
     """Pairs whose pickles' reprs hold ',' or ';': a str or bytes of length 44 (',') or 59
     (';') pickles its length as that byte, and b',;' holds both."""
-    pairs: list[tuple[Any, Any]] = [("cachespec-plain", b"plain"), ("x" * 44, b",;"), ("x" * 59, b"y" * 44),
-                                    ("cachespec-scan", b"z" * 59)]
+    pairs: list[tuple[Any, Any]] = [("cachespec-plain", b"plain"), ("x" * 44, b",;"),
+                                    ("x" * 59, b"y" * 44), ("cachespec-scan", b"z" * 59)]
     if TYPED_KEYS in caps:
         pairs += [(b",;", b"w" * 44), (("a", "x" * 44), b"v" * 59)]
     return pairs

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,8 @@ class CacheModelMachine(RuleBasedStateMachine):
     """Base with the model-checked operations; ``make_cache_machine`` adds target and rules."""
 
     replay_tour = False  #: True: the initialize step runs the tour (to replay a tour failure)
+    big_size = 2 << 20  #: bytes of insert_big's value; set per run by size_big_values
+    probe_seconds = 0.0  #: how long the tour's 64 KiB insert + get took
 
     target: Target
     workdir: Path
@@ -357,7 +360,7 @@ class CacheModelMachine(RuleBasedStateMachine):
 
     def sc_big(self, i: int, k: Any, seed: int) -> None:
         self.big_done += 1
-        big = random.Random(seed).randbytes(2 << 20)
+        big = random.Random(seed).randbytes(self.big_size)
         self.do_insert(i, k, [big, 1] if RICH_VALUES in self.caps else big)
         self.do_get(i, k)
 
@@ -415,9 +418,20 @@ class CacheModelMachine(RuleBasedStateMachine):
         self.do_insert(i, k, self.tagged(v, "second"), "async")
         self.do_get(i, k, "async")
 
+    def sc_async_after_insert(self, i: int, k: Any, v: Any) -> None:
+        """A miss through get_async, a sync insert, get_async again: a memoized future shows."""
+        self.do_get(i, k, "async")
+        self.do_insert(i, k, v)
+        self.do_get(i, k, "async")
+
     def tour(self) -> None:
         """Every scenario once with fixed data, so each clause is met in every run."""
         caps, v = self.caps, (b"tour" if RICH_VALUES not in self.caps else ["tour", -0.0, ()])
+        probe = bytes(range(256)) * 256  # 64 KiB: how fast this target stores data
+        t0 = time.perf_counter()
+        self.do_insert(0, "tour-probe", [probe, 1] if RICH_VALUES in caps else probe)
+        self.do_get(0, "tour-probe")
+        type(self).probe_seconds = time.perf_counter() - t0
         for n, (a, b) in enumerate(S.DISTINCT_TYPED_PAIRS if TYPED_KEYS in caps
                                    else S.DISTINCT_STR_PAIRS):
             self.sc_distinct(n, a, b, v)
@@ -436,6 +450,7 @@ class CacheModelMachine(RuleBasedStateMachine):
         self.sc_insert_twice(0, "tour-twice", v, v)
         if ASYNC in caps:
             self.sc_async(0, "tour-async", v)
+            self.sc_async_after_insert(1, "tour-async-after-insert", v)
         if PERSISTENT in caps:
             self.sc_insert_then_reopen(0, "tour-reopen", v)
         if VERSION in caps:
@@ -485,7 +500,7 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
         def distinct_keys(self, i: int, pair: tuple[Any, Any], v: Any) -> None:
             self.sc_distinct(i, pair[0], pair[1], v)
 
-        @precondition(lambda self: self.big_done < 1)
+        @precondition(lambda self: self.big_done < 1 and self.big_size > 0)
         @rule(i=inst, k=keys_s, seed=st.integers(0, 2**32))
         def insert_big(self, i: int, k: Any, seed: int) -> None:
             self.sc_big(i, k, seed)
@@ -503,6 +518,11 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
             @rule(i=inst, k=st.one_of(keys, keys_s))
             def get_async(self, i: int, k: Any) -> None:
                 self.do_get(i, k, "async")
+
+            @rule(target=keys, i=inst, k=keys_s, v=values_s)
+            def async_after_insert(self, i: int, k: Any, v: Any) -> Any:
+                self.sc_async_after_insert(i, k, v)
+                return k
 
             @rule(target=keys, i=inst, k=st.one_of(keys, keys_s), v=values_s)
             def insert_async(self, i: int, k: Any, v: Any) -> Any:
@@ -550,6 +570,17 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
     CacheMachine.enabled = enabled
     CacheMachine.caps = caps
     return CacheMachine
+
+
+def size_big_values(machine: type[CacheModelMachine], examples: int, budget: float = 10.0
+                    ) -> int:
+    """Size insert_big's value so that all examples' big inserts fit in ``budget`` seconds at
+    the rate the tour measured (at most 2 MiB; 0, i.e. no big inserts, below 128 KiB): a slow
+    target costs seconds here, not one slow insert per example."""
+    per_byte = machine.probe_seconds / 65536
+    size = 2 << 20 if per_byte <= 0 else min(int(budget / max(examples, 1) / per_byte), 2 << 20)
+    machine.big_size = size if size >= 1 << 17 else 0
+    return machine.big_size
 
 
 TOUR_PROGRAM = """state = CacheMachine()  # with replay_tour = True

@@ -73,6 +73,7 @@ class ToySubject:
         self.storage = storage
         self._data = data if data is not None else {}
         self._lock = threading.Lock()
+        self._memo: dict[str, Future[Any]] = {}
 
     # -- keys ---------------------------------------------------------------------------------
     def _name(self, key: Any) -> str:
@@ -137,9 +138,15 @@ class ToySubject:
         return True
 
     def get_async(self, key: Any, executor: Executor) -> Future[Any]:
+        if "memo-get-async" in self.target.bugs:  # hands back the key's first future (a miss)
+            name = self._name(key)
+            if name not in self._memo:
+                self._memo[name] = executor.submit(self.get, key)
+            return self._memo[name]
         return executor.submit(self.get, key)
 
     def insert_async(self, key: Any, value: Any, executor: Executor) -> Future[bool]:
+        self._memo.pop(self._name(key), None)  # only the async path forgets the memo
         return executor.submit(self.insert, key, value)
 
     def reopen(self) -> ToySubject:

@@ -159,6 +159,10 @@ CLAUSES: tuple[Clause, ...] = (
        "list whose last item's pickling raises) is refused by a persistent cache with "
        "CacheError (an in-memory cache may store it), and a refused insert leaves the key "
        "absent and insertable; nothing half-written stays.", {RICH_VALUES}, (_SER,)),
+    _c("SAFE-VALUE-DOMAIN", "SHOULD", "Values are builtin data (None, bool, int, float, str, "
+       "bytes, and tuple/list/dict/set/frozenset of those): inserting anything else, such as "
+       "object() or a function, raises CacheError and stores nothing, in memory too.",
+       {RICH_VALUES}, (_SER,)),
     _c("SAFE-LOAD-ENV-NO-CODE", "SHOULD", "from_env_var never runs code from its input: a pickle "
        "that would call a function raises CacheError without calling it.", {ENV_LOADER},
        (_ENV,)),

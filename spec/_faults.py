@@ -56,6 +56,16 @@ def run_serialization(target: Target, workdir: Path, profile: str, clauses: froz
         expect_cache_error("insert(lambda: None, value)",
                            lambda: s.insert(UNPICKLABLE_LAMBDA, good), key_clause)
     if RICH_VALUES in caps:
+        # The reference's value domain: no object outside builtin data gets in, serialized or not.
+        for label, alien in (("object()", object()), ("lambda: None", UNPICKLABLE_LAMBDA)):
+            key = f"alien-{label}"
+            call = f"insert({key!r}, {label})"
+            if expect_cache_error(call, lambda: s.insert(key, alien), "SAFE-VALUE-DOMAIN"):
+                got = outcome(lambda: s.get(key))
+                v.check("SAFE-VALUE-DOMAIN", got is None,
+                        lambda: f"after the refused insert get returned {show(got)}",
+                        f"{call} raised CacheError; then get({key!r})")
+    if RICH_VALUES in caps:
         expect_cache_error("insert('lambda-value', lambda: None)",
                            lambda: s.insert("lambda-value", UNPICKLABLE_LAMBDA),
                            "ERROR-UNPICKLABLE-VALUE" if persistent else None)

@@ -171,7 +171,7 @@ class SharedOnGetMemory(SharedValueMemory):
 class NoValidationMemory(SharedValueMemory):
     """Stores any object without checking it is cache data (object(), unpicklable values)."""
 
-    intended_clause = "SAFE-FAILED-INSERT-ABSENT"
+    intended_clause = "SAFE-VALUE-DOMAIN"
 
     def insert(self, key: Any, value: Any) -> bool:
         ekey = encode_key(key)

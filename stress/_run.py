@@ -422,7 +422,10 @@ def final_reads(target_name: str, storage: Path, out_dir: Path, keys: list[str],
     """A fresh process per version group reads every key (killed if it hangs)."""
     import multiprocess
 
-    ctx = multiprocess.get_context("fork")
+    # spawn, not fork: the parent has threads (progress, fault injection) by now, and a child
+    # forked while one of them holds a lock (import, logging, allocator) can hang before its
+    # first read. A fresh interpreter is also what "a fresh process reads every key" means.
+    ctx = multiprocess.get_context("spawn")
     reads: dict[str | None, dict[str, Any]] = {}
     stuck: list[StressViolation] = []
     for group, version in groups:
@@ -437,7 +440,7 @@ def final_reads(target_name: str, storage: Path, out_dir: Path, keys: list[str],
             now = time.monotonic()
             hung = progress[0] > 0 and now - progress[0] > timeout
             # Also bound the whole pass (a generous per-key allowance), so nothing can hang us.
-            if hung or now - started > timeout + 0.05 * len(keys):
+            if hung or now - started > 30 + timeout + 0.05 * len(keys):  # 30 s: interpreter start
                 os.kill(p.pid, signal.SIGKILL)
                 p.join(5)
         try:

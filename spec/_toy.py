@@ -44,9 +44,13 @@ class _NoGlobals(pickle.Unpickler):
 
 def _dumps(v: Any) -> bytes:
     try:
-        return pickle.dumps(v, protocol=5)
+        data = pickle.dumps(v, protocol=5)
+        # Builtin data pickles without globals: a pickle the code-free loader refuses holds
+        # something else (SAFE-VALUE-DOMAIN).
+        _NoGlobals(io.BytesIO(data)).load()
     except Exception as err:  # noqa: BLE001
         raise ToyError(f"value not storable: {err}") from err
+    return data
 
 
 def _loads(b: bytes) -> Any:

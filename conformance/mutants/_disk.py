@@ -39,6 +39,15 @@ __all__ = [
 _VERSION = struct.Struct(">q")
 
 
+def _raw(path: str) -> bytes | None:
+    """The bytes of the file at ``path``; None if there is none (the mutants' plain read)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+
+
 class _Disk(OnDiskCache):
     """The reference on-disk cache with insert split into ``_blob`` and ``_store`` hooks."""
 
@@ -231,10 +240,8 @@ class RawCorruptErrorDisk(_Disk):
     intended_clause = "DISK-CORRUPT-ENTRY"
 
     def _read(self, path: str) -> Any | None:
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
+        data = _raw(path)
+        if data is None:
             return None
         import io
         return _NoGlobalsUnpickler(io.BytesIO(data[_HEADER.size:])).load()
@@ -247,10 +254,8 @@ class NoChecksumDisk(_Disk):
     intended_clause = "DISK-CORRUPT-DETECTED"
 
     def _read(self, path: str) -> Any | None:
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
+        data = _raw(path)
+        if data is None:
             return None
         if len(data) < _HEADER.size:
             raise CacheError(f"entry {path} is truncated")
@@ -275,10 +280,8 @@ class UnsafeUnpickleDisk(_Disk):
     intended_clause = "SAFE-DISK-NO-CODE"
 
     def _read(self, path: str) -> Any | None:
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
+        data = _raw(path)
+        if data is None:
             return None
         # A bare pickle is taken for an entry of an older format ("legacy fallback"), so any
         # crafted file is unpickled, and plain pickle runs whatever the file names.
@@ -315,10 +318,8 @@ class _VersionInFile(_Disk):
         pass
 
     def _read(self, path: str) -> Any | None:
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
+        data = _raw(path)
+        if data is None:
             return None
         if len(data) < _VERSION.size:
             raise CacheError(f"entry {path} is truncated")
@@ -409,10 +410,8 @@ class PartialOnFailedInsertDisk(_Disk):
     intended_clause = "SAFE-FAILED-INSERT-ABSENT"
 
     def _read(self, path: str) -> Any | None:
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
+        data = _raw(path)
+        if data is None:
             return None
         return decode_value(data, f"entry {path}")
 

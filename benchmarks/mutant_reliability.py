@@ -54,7 +54,7 @@ for seed in seeds:
     for check in checks:
         work = Path(tempfile.mkdtemp(prefix="reliab-"))
         try:
-            violations = check.run(target, work, profile, frozenset([clause]))
+            violations = check.run(target, work, profile, frozenset([clause])).violations
         except BaseException as err:
             caught, error = True, f"{check.name} raised {type(err).__name__}: {err}"
             break

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._subject import (
+from cachespec.spec._subject import (
     ALL_CAPABILITIES, ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES,
     RICH_VALUES, THREADS, TYPED_KEYS, VERSION, Subject, Target, TargetError,
 )

@@ -9,7 +9,7 @@ from typing import Any
 
 from cachespec._cli import EXIT_FAIL, EXIT_OK, UsageError
 
-from ._subject import TargetError
+from cachespec.spec._subject import TargetError
 
 _PROFILES = ("quick", "default", "thorough")
 

@@ -1,7 +1,7 @@
 """Report writers: the terminal table, JSON, Markdown and JUnit XML of a conformance Report.
 
 All four carry the same facts: per target, its capabilities and one row per clause (id, level,
-pass / FAIL / n/a); under each failure, the error and the minimal counterexample.
+pass / FAIL / UNDECIDED / n/a); under each failure, the error and the minimal counterexample.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ._runner import FAIL, NA, PASS, ClauseResult, Report, TargetReport
+from ._runner import FAIL, NA, PASS, UNDECIDED, ClauseResult, Report, TargetReport
 
-_SHOWN = {PASS: "pass", FAIL: "FAIL", NA: "n/a"}
+_SHOWN = {PASS: "pass", FAIL: "FAIL", NA: "n/a", UNDECIDED: "UNDECIDED"}
 
 
 def _indent(text: str, prefix: str = "      ") -> str:
@@ -33,13 +33,16 @@ def render_target_table(t: TargetReport) -> str:
     for c in t.clauses:
         note = f"  (needs {', '.join(c.missing)})" if c.status == NA and c.missing else ""
         lines.append(f"   {c.id:<{width}}  {c.level:<6}  {_SHOWN[c.status]}{note}")
+        if c.status == UNDECIDED:
+            lines.append(_indent(f"{c.error}"))
         if c.status == FAIL:
             lines.append(_indent(f"error: {c.error}"))
             if c.counterexample:
                 lines.append(_indent("counterexample:"))
                 lines.append(_indent(c.counterexample, "        "))
     n = t.counts()
-    lines.append(f"   {n[PASS]} pass, {n[FAIL]} fail, {n[NA]} n/a in {t.seconds:.1f}s")
+    lines.append(f"   {n[PASS]} pass, {n[FAIL]} fail, {n[UNDECIDED]} undecided, {n[NA]} n/a "
+                 f"in {t.seconds:.1f}s")
     return "\n".join(lines)
 
 
@@ -66,14 +69,16 @@ def render_markdown(report: Report) -> str:
         n = t.counts()
         out += [f"## `{t.target}`", "",
                 f"Capabilities: {', '.join(f'`{c}`' for c in t.capabilities) or 'none'}  ",
-                f"{n[PASS]} pass, {n[FAIL]} fail, {n[NA]} n/a in {t.seconds:.1f} s", ""]
+                f"{n[PASS]} pass, {n[FAIL]} fail, {n[UNDECIDED]} undecided, {n[NA]} n/a in "
+                f"{t.seconds:.1f} s", ""]
         if t.error:
             out += [f"**Error:** {_md_cell(t.error)}", ""]
         out += ["| clause | level | result |", "|---|---|---|"]
         for c in t.clauses:
-            shown = f"**{_SHOWN[c.status]}**" if c.status == FAIL else _SHOWN[c.status]
+            shown = f"**{_SHOWN[c.status]}**" if c.status in (FAIL, UNDECIDED) else \
+                _SHOWN[c.status]
             out.append(f"| `{c.id}` | {c.level} | {shown} |")
-        fails = [c for c in t.clauses if c.status == FAIL]
+        fails = [c for c in t.clauses if c.status in (FAIL, UNDECIDED)]
         if fails:
             out += ["", "### Failures", ""]
             for c in fails:
@@ -93,7 +98,8 @@ def junit_tree(report: Report) -> ET.ElementTree:
     for t in report.targets:
         n = t.counts()
         suite = ET.SubElement(suites, "testsuite", name=t.target, tests=str(len(t.clauses)),
-                              failures=str(n[FAIL]), skipped=str(n[NA]), errors="0",
+                              failures=str(n[FAIL] + n[UNDECIDED]), skipped=str(n[NA]),
+                              errors="0",
                               time=f"{t.seconds:.3f}")
         props = ET.SubElement(suite, "properties")
         ET.SubElement(props, "property", name="capabilities", value=",".join(t.capabilities))
@@ -101,9 +107,10 @@ def junit_tree(report: Report) -> ET.ElementTree:
         for c in t.clauses:
             case = ET.SubElement(suite, "testcase", classname=f"cachespec.{t.target}",
                                  name=c.id, time=f"{c.seconds:.3f}")
-            if c.status == FAIL:
+            if c.status in (FAIL, UNDECIDED):
+                kind = "violation" if c.status == FAIL else "undecided"
                 el = ET.SubElement(case, "failure", message=(c.error or "")[:500],
-                                   type=f"{c.level}-violation")
+                                   type=f"{c.level}-{kind}")
                 el.text = f"{c.error}\n\ncounterexample:\n{c.counterexample or '(none)'}"
             elif c.status == NA:
                 ET.SubElement(case, "skipped",

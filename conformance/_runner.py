@@ -3,7 +3,8 @@
 Semantics. A clause whose capabilities are not all in the target's is ``n/a``. Every check that
 covers an applicable clause runs (in a :class:`WorkerSession`, a killable child process) on
 those clauses; a violation fails its clause; a clause passes only if at least one check covered
-it and none failed it. A clause no check covered is a failure ("not checked"), never a pass.
+it, judged it at least once, and none failed it. A clause no check covered, or that the checks ran on but never judged, is ``undecided``
+(counted like a failure at its level), never a pass.
 A check during which no operation of the target completes for the profile's timeout (or that
 exceeds ten times that in total) fails its undecided clauses; the worker is killed and restarted
 for the rest.
@@ -27,7 +28,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from ._subject import TargetError
+from cachespec.spec._subject import TargetError
 
 #: seconds without any completed operation of the target (in the worker or a process it spawned)
 #: after which the target is declared hung; see _progress for why progress, not wall time
@@ -39,14 +40,14 @@ LEVELS = ("must", "should")
 STARTUP_GRACE = 60.0
 DEFAULT_SPEC = "cachespec.spec"
 
-PASS, FAIL, NA = "pass", "fail", "n/a"
+PASS, FAIL, NA, UNDECIDED = "pass", "fail", "n/a", "undecided"
 
 
 @dataclass
 class ClauseResult:
     id: str
     level: str  #: "MUST" | "SHOULD"
-    status: str  #: "pass" | "fail" | "n/a"
+    status: str  #: "pass" | "fail" | "n/a" | "undecided" (applicable, but no check judged it)
     error: str | None = None
     counterexample: str | None = None
     seconds: float = 0.0
@@ -64,10 +65,10 @@ class TargetReport:
 
     def failures(self, level: str = "should") -> list[ClauseResult]:
         levels = {"MUST"} if level == "must" else {"MUST", "SHOULD"}
-        return [c for c in self.clauses if c.status == FAIL and c.level in levels]
+        return [c for c in self.clauses if c.status in (FAIL, UNDECIDED) and c.level in levels]
 
     def counts(self) -> dict[str, int]:
-        out = {PASS: 0, FAIL: 0, NA: 0}
+        out = {PASS: 0, FAIL: 0, NA: 0, UNDECIDED: 0}
         for c in self.clauses:
             out[c.status] += 1
         return out
@@ -140,6 +141,8 @@ class CheckOutcome:
     #: clause id -> (error, counterexample, seconds)
     failed: dict[str, tuple[str, str | None, float]]
     seconds: float
+    #: clauses the check ran on without judging them (no failure, no judgement either)
+    undecided: list[str] = field(default_factory=list)
 
 
 class WorkerSession:
@@ -311,7 +314,8 @@ class WorkerSession:
                 return CheckOutcome([], failed, time.monotonic() - started)
             elif ev == "done":
                 passed = [c for c in event["passed"] if c not in failed]
-                return CheckOutcome(passed, failed, float(event.get("seconds", 0.0)))
+                undecided = [c for c in event.get("undecided", []) if c not in failed]
+                return CheckOutcome(passed, failed, float(event.get("seconds", 0.0)), undecided)
 
 
 # -- planning and running a target ----------------------------------------------------------
@@ -349,6 +353,7 @@ def run_target(name: str, profile: str = "default", level: str = "should",
     applicable = {cid for cid, r in results.items() if r.status != NA}
     plan = plan_checks(spec, applicable, caps)
     covering: dict[str, int] = {cid: 0 for cid in applicable}
+    judged_by: dict[str, list[str]] = {cid: [] for cid in applicable}
     for _check, ids in plan:
         for cid in ids:
             covering[cid] += 1
@@ -360,8 +365,8 @@ def run_target(name: str, profile: str = "default", level: str = "should",
     for cid in sorted(applicable):
         if covering[cid] == 0:
             r = results[cid]
-            r.status, r.error = FAIL, ("not checked: no check in the spec covers this clause "
-                                       "for a target with these capabilities")
+            r.status, r.error = UNDECIDED, ("not checked: no check in the spec covers this "
+                                            "clause for a target with these capabilities")
     for cid, r in results.items():
         if r.status == NA or r.error:
             finish(cid)
@@ -383,9 +388,15 @@ def run_target(name: str, profile: str = "default", level: str = "should",
                     results[cid].checks.append(check.name)
                     covering[cid] -= 1
                     if cid in outcome.passed:
+                        judged_by[cid].append(check.name)
                         results[cid].seconds += outcome.seconds
-                        if covering[cid] == 0 and results[cid].status == PASS:
-                            finish(cid)
+                    if covering[cid] == 0 and results[cid].status == PASS:
+                        if not judged_by[cid]:  # pass means judged
+                            results[cid].status = UNDECIDED
+                            results[cid].error = (
+                                "undecided: " + ", ".join(results[cid].checks) + " ran but never "
+                                "reached this clause's assertion, so nothing was judged")
+                        finish(cid)
         except WorkerError as err:
             error = str(err)
             for cid in applicable:
@@ -415,5 +426,5 @@ def run_conformance(targets: Sequence[str], profile: str = "default", level: str
     return Report(reports, profile, level)
 
 
-__all__ = ["ClauseResult", "PROFILES", "Report", "TargetError", "TargetReport", "WorkerSession",
+__all__ = ["ClauseResult", "FAIL", "NA", "PASS", "PROFILES", "UNDECIDED", "Report", "TargetError", "TargetReport", "WorkerSession",
            "load_spec", "plan_checks", "run_conformance", "run_target", "select_clauses"]

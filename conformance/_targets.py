@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from . import _progress
-from ._subject import Target, TargetError
+from cachespec.spec._subject import Target, TargetError, register_resolver
 from ._torchshaped import TorchShapedTarget, load_object, torch_shaped
 from .adapters._base import Adapter
 
@@ -135,6 +135,9 @@ def resolve_target(name: str) -> Target:
     """
     _progress.tick()  # a child process of a check starting up is progress, not a hang
     return _progress.maybe_instrument(_resolve(name.strip()))
+
+
+register_resolver(resolve_target)  # how the spec's checks rebuild a target in a child process
 
 
 def _resolve(name: str) -> Target:

@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ._subject import (
+from cachespec.spec._subject import (
     ALL_CAPABILITIES, ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES,
     RICH_VALUES, THREADS, TYPED_KEYS, VERSION, TargetError,
 )

@@ -9,7 +9,8 @@ Protocol. The parent starts ``python -m cachespec.conformance._worker TARGET --p
 stdout/stderr belong to the checks and the target, which may print): ``ready`` once the target
 resolved (or ``fatal``), then per job ``run`` at each call of ``check.run``, ``violation`` per
 failed clause, and ``done`` (or ``crash`` if ``check.run`` raised). A job is re-run without the
-clauses that failed until a run finds no new violation; the clauses left then passed.
+clauses that failed until a run finds no new violation; of the clauses left, those the check
+judged at least once passed and the others are undecided.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import _progress
-from ._subject import VERSION
+from cachespec.spec._subject import VERSION
 
 
 def _configure_hypothesis() -> None:
@@ -80,6 +81,7 @@ def run_job(check: Any, target: Any, clauses: list[str], profile: str, workroot:
     """Run ``check`` on ``clauses`` until a run finds no new violation; stream the outcome."""
     remaining = set(clauses)
     failed: set[str] = set()
+    judged: dict[str, int] = {}
     started = time.monotonic()
     while remaining:
         send(ev="run", check=check.name, clauses=sorted(remaining))
@@ -87,7 +89,7 @@ def run_job(check: Any, target: Any, clauses: list[str], profile: str, workroot:
         version = target.get_version() if VERSION in target.capabilities else None
         t0 = time.monotonic()
         try:
-            violations = check.run(target, workdir, profile, frozenset(remaining))
+            result = check.run(target, workdir, profile, frozenset(remaining))
         except BaseException as err:  # noqa: BLE001 - anything a check raises is reported
             send(ev="crash", check=check.name, clauses=sorted(remaining),
                  error=_error_text(err), traceback=_short(traceback.format_exc(), 8000),
@@ -99,8 +101,10 @@ def run_job(check: Any, target: Any, clauses: list[str], profile: str, workroot:
                     target.set_version(version)
                 except Exception:
                     pass
+        for cid, n in (getattr(result, "judged", None) or {}).items():
+            judged[cid] = judged.get(cid, 0) + int(n)
         new = 0
-        for v in violations or ():
+        for v in getattr(result, "violations", None) or ():
             cid = getattr(v, "clause_id", None)
             if cid not in remaining:
                 continue  # already reported, or not asked for
@@ -112,8 +116,10 @@ def run_job(check: Any, target: Any, clauses: list[str], profile: str, workroot:
                  seconds=time.monotonic() - t0)
         if not new:
             break
-    send(ev="done", check=check.name, passed=sorted(remaining), failed=sorted(failed),
-         seconds=time.monotonic() - started)
+    # a clause passes only if the check judged it at least once and never found it broken
+    send(ev="done", check=check.name, passed=sorted(c for c in remaining if judged.get(c)),
+         undecided=sorted(c for c in remaining if not judged.get(c)), failed=sorted(failed),
+         judged=judged, seconds=time.monotonic() - started)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,6 +72,7 @@ class _TargetState:
         self.ran: set[str] = set()
         #: clause id -> (error, counterexample) for every clause a check failed
         self.failures: dict[str, tuple[str, str | None]] = {}
+        self.judged: set[str] = set()  #: clauses some check judged (and did not fail)
         self.session: WorkerSession | None = None
 
     @property
@@ -98,7 +99,7 @@ class _TargetState:
     def verdict(self, clause_id: str, wanted: set[str]) -> tuple[str, str | None, str | None]:
         """(status, error, counterexample); ``wanted``: the clauses this process will ask for,
         so each check runs once on all of them instead of once per clause."""
-        from ._runner import FAIL, NA, PASS, WorkerError, plan_checks
+        from ._runner import FAIL, NA, PASS, UNDECIDED, WorkerError, plan_checks
 
         self.capabilities  # noqa: B018 - starts the worker, which may set self.error
         if self.error:
@@ -115,8 +116,8 @@ class _TargetState:
         plan = [(check, ids) for check, ids in plan_checks(self.spec, applicable, self.capabilities)
                 if clause_id in ids]
         if not plan:
-            return FAIL, ("not checked: no check in the spec covers this clause for a target "
-                          "with these capabilities"), None
+            return UNDECIDED, ("not checked: no check in the spec covers this clause for a "
+                               "target with these capabilities"), None
         for check, ids in plan:
             if check.name in self.ran:
                 continue
@@ -129,9 +130,13 @@ class _TargetState:
                 continue
             for cid, (error, cex, _secs) in outcome.failed.items():
                 self.failures.setdefault(cid, (error, cex))
+            self.judged.update(outcome.passed)
         if clause_id in self.failures:
             error, cex = self.failures[clause_id]
             return FAIL, error, cex
+        if clause_id not in self.judged:  # pass means judged
+            return UNDECIDED, (f"undecided: {', '.join(c.name for c, _ in plan)} ran but never "
+                               "reached this clause's assertion, so nothing was judged"), None
         return PASS, None, None
 
     def close(self) -> None:
@@ -180,12 +185,14 @@ def _wanted(session: pytest.Session) -> set[str]:
 def check_clause(config: pytest.Config, session: pytest.Session, target: str, clause_id: str,
                  profile: str = "default", timeout: float | None = None) -> None:
     """Pass, skip (n/a) or fail the current test with the clause's verdict on ``target``."""
-    from ._runner import FAIL, NA
+    from ._runner import FAIL, NA, UNDECIDED
 
     state = _engine(config).state(target, profile, timeout)
     status, error, cex = state.verdict(clause_id, _wanted(session))
     if status == NA:
         pytest.skip(error or "n/a")
+    if status == UNDECIDED:
+        pytest.fail(f"{clause_id} undecided on {target}: {error}", pytrace=False)
     if status == FAIL:
         text = f"{clause_id} violated by {target}\nerror: {error}"
         if cex:
@@ -246,7 +253,7 @@ class TargetSuite(pytest.Collector):
 
 class _CommandLineSuite:
     def __init__(self, config: pytest.Config) -> None:
-        from ._subject import TargetError
+        from cachespec.spec._subject import TargetError
         from ._targets import check_target_name
 
         self.targets: list[str] = list(dict.fromkeys(config.getoption("cachespec_targets")))

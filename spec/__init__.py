@@ -1,24 +1,53 @@
 """cachespec.spec: the executable specification.
 
+- the Subject/Target protocol and the capability names every check is written against;
 - ``CLAUSES`` / ``get_clause(id)``: every clause, with id, level (MUST/SHOULD), text, the
   capabilities it needs and the checks that exercise it;
 - ``CHECKS``: Hypothesis state machines and bounded race/crash runs, each
-  ``run(target, workdir, profile_name, clauses_to_check) -> [Violation]``;
+  ``run(target, workdir, profile_name, clauses_to_check) -> CheckResult``;
 - ``render_markdown()``: the spec as Markdown (docs/SPEC.md is a copy);
 - ``get_profile(name)``: Hypothesis settings for ``quick``, ``default`` and ``thorough``.
 
-Importing this package changes no Hypothesis settings: runs pass their settings explicitly.
+Importing this package changes no Hypothesis settings (runs pass their settings explicitly) and
+imports nothing heavy until a check or clause is asked for.
 """
 
 from __future__ import annotations
 
-from ._checks import CHECKS, Check
-from ._clauses import CLAUSES, FAMILIES, TORCH_ASSERTIONS, Clause, get_clause
-from ._harness import Violation
-from ._profiles import PROFILE_NAMES, get_profile, profile_from_env
-from ._render import render_markdown
+from typing import Any
+
+# The protocol is imported eagerly (the pytest plugin and every target need it, and it is
+# light); the checks pull in Hypothesis and are imported on first use.
+from ._subject import (
+    ALL_CAPABILITIES, ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES,
+    RICH_VALUES, THREADS, TYPED_KEYS, VERSION, Subject, Target, TargetError, rebuild_target,
+    register_resolver,
+)
+
+_LAZY = {
+    "CHECKS": "._checks", "Check": "._checks",
+    "CLAUSES": "._clauses", "FAMILIES": "._clauses", "TORCH_ASSERTIONS": "._clauses",
+    "Clause": "._clauses", "get_clause": "._clauses",
+    "CheckResult": "._harness", "Violation": "._harness",
+    "PROFILE_NAMES": "._profiles", "get_profile": "._profiles", "profile_from_env": "._profiles",
+    "render_markdown": "._render",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
-    "CHECKS", "CLAUSES", "FAMILIES", "PROFILE_NAMES", "TORCH_ASSERTIONS", "Check", "Clause",
+    "ALL_CAPABILITIES", "ASYNC", "CORE", "ENV_LOADER", "FILES", "FILE_LOADER", "LOCK",
+    "PERSISTENT", "PROCESSES", "RICH_VALUES", "Subject", "THREADS", "TYPED_KEYS", "Target",
+    "TargetError", "VERSION", "rebuild_target", "register_resolver",
+    "CHECKS", "CLAUSES", "CheckResult", "FAMILIES", "PROFILE_NAMES", "TORCH_ASSERTIONS", "Check", "Clause",
     "Violation", "get_clause", "get_profile", "profile_from_env", "render_markdown",
 ]

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cachespec.conformance._subject import (
+from ._subject import (
     ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES, THREADS,
     TYPED_KEYS, VERSION, Target,
 )
 
 from . import _crashes, _faults, _hashseed, _races
 from ._clauses import CLAUSES
-from ._harness import Violation, run_machine
+from ._harness import CheckResult, Violation, ledger, run_machine
 from ._loaders import make_loader_machine, run_loader_tour
 from ._machines import TOUR_PROGRAM, make_cache_machine, run_tour, size_big_values
 from ._profiles import get_budget, get_profile
@@ -29,10 +29,17 @@ RunFn = Callable[[Target, Path, str, frozenset[str]], list[Violation]]
 
 @dataclass(frozen=True)
 class Check:
+    """A named run that judges ``clause_ids`` on targets with ``capabilities``.
+
+    ``run(target, workdir, profile, clauses) -> CheckResult``: the violations of the asked
+    clauses (at most one each) and how often each was judged; a clause asked for, not violated
+    and judged zero times is undecided.
+    """
+
     name: str
     clause_ids: tuple[str, ...]
     capabilities: frozenset[str]
-    run: RunFn
+    run: Callable[[Target, Path, str, frozenset[str]], CheckResult]
 
 
 def _applicable(target: Target, clauses: frozenset[str]) -> frozenset[str]:
@@ -41,21 +48,24 @@ def _applicable(target: Target, clauses: frozenset[str]) -> frozenset[str]:
     return frozenset(c for c in clauses if c in by_id and by_id[c].capabilities <= caps)
 
 
-def _guarded(fn: RunFn) -> RunFn:
-    """Assert only applicable clauses, and leave the process-wide version as found."""
+def _guarded(fn: RunFn) -> Callable[[Target, Path, str, frozenset[str]], CheckResult]:
+    """Assert only applicable clauses, count their judgements, and leave the process-wide
+    version as found (the one place a check's version change is undone)."""
 
     def run(target: Target, workdir: Path, profile: str, clauses: frozenset[str]
-            ) -> list[Violation]:
+            ) -> CheckResult:
         get_budget(profile)  # a bad profile name fails before anything runs
         enabled = _applicable(target, frozenset(clauses))
         version = target.get_version() if VERSION in target.capabilities else None
         workdir.mkdir(parents=True, exist_ok=True)
         try:
-            found = fn(target, workdir, profile, enabled)
+            with ledger() as book:
+                found = fn(target, workdir, profile, enabled)
         finally:
             if version is not None:
                 target.set_version(version)
-        return [v for v in found if v.clause_id in enabled]
+        return CheckResult([v for v in found if v.clause_id in enabled],
+                           {c: n for c, n in book.counts.items() if c in enabled})
 
     run.__doc__ = fn.__doc__
     return run

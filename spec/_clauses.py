@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Literal
 
-from cachespec.conformance._subject import (
+from ._subject import (
     ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES, RICH_VALUES,
     THREADS, TYPED_KEYS, VERSION,
 )

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cachespec.conformance._subject import FILES, RICH_VALUES, Subject, Target
+from ._subject import FILES, RICH_VALUES, Subject, Target
 
 from ._compare import show, strict_equal
 from ._harness import (

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cachespec.conformance._subject import PERSISTENT, RICH_VALUES, TYPED_KEYS, Target
+from ._subject import PERSISTENT, RICH_VALUES, TYPED_KEYS, Target
 
 from ._compare import show, strict_equal
 from ._crashes import value_of

@@ -18,7 +18,7 @@ from hypothesis import reporting, settings
 from hypothesis.errors import FlakyReplay, FlakyStrategyDefinition
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
-from cachespec.conformance._subject import Target
+from ._subject import Target, rebuild_target
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,55 @@ class Violation:
     clause_id: str
     error: str
     counterexample: str | None
+
+
+class Ledger:
+    """How many times each clause was judged (its condition evaluated) in one check run.
+
+    A clause passes only if something judged it: a check that never reached a clause's assertion
+    (no race had a single winner, no crash point was hit) leaves it ``undecided``, never ``pass``.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._lock = threading.Lock()  # racing threads judge too
+
+    def judged(self, clause_id: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[clause_id] = self.counts.get(clause_id, 0) + n
+
+
+_LEDGER: Ledger | None = None
+
+
+def judged(clause_id: str, n: int = 1) -> None:
+    """Record that ``clause_id``'s condition was evaluated (by the current check run)."""
+    if _LEDGER is not None:
+        _LEDGER.judged(clause_id, n)
+
+
+@contextmanager
+def ledger() -> Iterator[Ledger]:
+    """Collect the judgements of one check run."""
+    global _LEDGER
+    outer, _LEDGER = _LEDGER, Ledger()
+    try:
+        yield _LEDGER
+    finally:
+        _LEDGER = outer
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one run of a check found: the violations, and how often each clause was judged."""
+
+    violations: list[Violation]
+    judged: dict[str, int]
+
+    def undecided(self, clauses: frozenset[str]) -> set[str]:
+        """Of ``clauses``, those neither violated nor judged at least once."""
+        failed = {v.clause_id for v in self.violations}
+        return {c for c in clauses if c not in failed and not self.judged.get(c)}
 
 
 class ClauseFailure(AssertionError):
@@ -60,6 +109,8 @@ class Asserter:
         return clause_id in self.enabled
 
     def check(self, clause_id: str, ok: bool, message: str | Callable[[], str]) -> None:
+        if clause_id in self.enabled:
+            judged(clause_id)
         if not ok and clause_id in self.enabled:
             failure = failure_type(clause_id)(message() if callable(message) else message)
             if self.sink is not None:
@@ -86,6 +137,8 @@ class Violations:
 
     def check(self, clause_id: str, ok: bool, error: str | Callable[[], str],
               counterexample: str | Callable[[], str] | None) -> bool:
+        if self.on(clause_id):
+            judged(clause_id)
         if not ok and self.on(clause_id):
             self.add(clause_id, error() if callable(error) else error,
                      counterexample() if callable(counterexample) else counterexample)
@@ -186,17 +239,6 @@ def fast_switching(interval: float = 1e-6) -> Iterator[None]:
         yield
     finally:
         sys.setswitchinterval(old)
-
-
-def rebuild_target(target: Target) -> Target:
-    """In a child process: the target rebuilt from its name, or the inherited one (fork) when
-    the name does not resolve (inline test targets)."""
-    try:
-        from cachespec.conformance import resolve_target  # type: ignore[attr-defined]
-
-        return resolve_target(target.name)
-    except Exception:  # noqa: BLE001
-        return target
 
 
 def kill(pid: int) -> None:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cachespec.conformance._subject import VERSION, Target
+from ._subject import VERSION, Target, resolver_path
 
 from ._compare import show, strict_equal
 from ._crashes import value_of
@@ -22,8 +22,8 @@ _CHILD = r"""
 import pickle, sys
 from pathlib import Path
 job = pickle.load(open(sys.argv[1], "rb"))
-from cachespec.conformance import resolve_target
-t = resolve_target(job["target"])
+from cachespec.spec._subject import resolve_in_child
+t = resolve_in_child(job["resolver"], job["target"])
 if job["version"] is not None:
     t.set_version(job["version"])
 s = t.open(Path(job["storage"]))
@@ -57,7 +57,7 @@ def _run_child(target: Target, workdir: Path, storage: Path, seed: int,
     out_path = workdir / f"hashseed-out-{seed}.pkl"
     version = target.get_version() if VERSION in target.capabilities else None
     with open(job_path, "wb") as fp:
-        pickle.dump({"target": target.name, "storage": str(storage), "version": version,
+        pickle.dump({"target": target.name, "resolver": resolver_path(), "storage": str(storage), "version": version,
                      "steps": pickle.dumps(steps)}, fp)
     env = dict(os.environ, PYTHONHASHSEED=str(seed))
     try:

@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
-from cachespec.conformance._subject import TYPED_KEYS, Subject, Target
+from ._subject import TYPED_KEYS, Subject, Target
 
 from . import _strategies as S
 from ._compare import show, strict_equal

@@ -22,7 +22,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, precondition, rule
 
-from cachespec.conformance._subject import (
+from ._subject import (
     ASYNC, PERSISTENT, RICH_VALUES, THREADS, TYPED_KEYS, VERSION, Subject, Target,
 )
 

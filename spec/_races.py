@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cachespec.conformance._subject import RICH_VALUES, Subject, Target
+from ._subject import RICH_VALUES, Subject, Target
 
 from ._compare import show, strict_equal
 from ._harness import (

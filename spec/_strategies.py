@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from cachespec.conformance._subject import RICH_VALUES, TYPED_KEYS
+from ._subject import RICH_VALUES, TYPED_KEYS
 
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 _EDGE_TEXT = st.sampled_from(["", " ", "a", "é", "e\u0301", "\u2603\U0001f600", "\x00", "None",

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cachespec.conformance import _subject as cap
+from . import _subject as cap
 
 
 class ToyError(ValueError):

@@ -29,7 +29,7 @@ def drive(target: object, workdir: Path, profile: str = "quick",
             if not remaining:
                 break
             found = check.run(target, workdir / f"{n}-{attempt}",  # type: ignore[arg-type]
-                              profile, remaining)
+                              profile, remaining).violations
             assert len({v.clause_id for v in found}) == len(found)
             new = [v for v in found if v.clause_id in remaining]
             assert len(new) == len(found), "a check reported a clause it was not asked for"
@@ -84,8 +84,9 @@ def test_a_disabled_clause_is_followed_not_cascaded(tmp_path: Path) -> None:
     target = ToyTarget(False, frozenset({"overwrite"}))
     check = next(c for c in spec.CHECKS if c.name == "machine-cache")
     rest = frozenset(check.clause_ids) - {"CORE-INSERT-NO-OVERWRITE"}
-    assert check.run(target, tmp_path / "a", "quick", rest) == []
-    assert check.run(target, tmp_path / "b", "quick", frozenset({"CORE-GET-MISSING"})) == []
+    assert check.run(target, tmp_path / "a", "quick", rest).violations == []
+    assert check.run(target, tmp_path / "b", "quick",
+                     frozenset({"CORE-GET-MISSING"})).violations == []
 
 
 def test_unknown_profile_is_refused(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ _MUTANTS = "cachespec.conformance.mutants._catalogue"
 
 def run_check(name: str, target: object, workdir: Path, *clauses: str) -> dict[str, Violation]:
     check = next(c for c in spec.CHECKS if c.name == name)
-    found = check.run(target, workdir, "quick", frozenset(clauses))  # type: ignore[arg-type]
+    found = check.run(target, workdir, "quick",  # type: ignore[arg-type]
+                      frozenset(clauses)).violations
     return {v.clause_id: v for v in found}
 
 

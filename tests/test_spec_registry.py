@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import cachespec.spec as spec
-from cachespec.conformance._subject import ALL_CAPABILITIES, CORE
+from cachespec.spec import ALL_CAPABILITIES, CORE
 
 #: clause ids other parts of the project (stress checker, mutant catalogue) rely on
 SHARED_IDS = ("CONC-ONE-WINNER", "CONC-READ-WINNER", "CONC-NO-STALE-READ", "CONC-LINEARIZABLE",

@@ -35,7 +35,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from .._subject import ASYNC, CORE, ENV_LOADER, FILE_LOADER, LOCK, VERSION, Target
+from cachespec.spec._subject import ASYNC, CORE, ENV_LOADER, FILE_LOADER, LOCK, VERSION, Target
 
 #: file names that hold locks or in-flight temporaries, never entries
 _LOCK_SUFFIXES = (".lock",)

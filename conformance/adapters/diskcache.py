@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .._subject import CORE, PERSISTENT, PROCESSES, RICH_VALUES, THREADS, TYPED_KEYS
+from cachespec.spec._subject import CORE, PERSISTENT, PROCESSES, RICH_VALUES, THREADS, TYPED_KEYS
 from ._base import Adapter
 
 

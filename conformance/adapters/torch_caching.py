@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from .._subject import CORE, FILES, LOCK, PERSISTENT, PROCESSES, RICH_VALUES, THREADS, VERSION
+from cachespec.spec._subject import CORE, FILES, LOCK, PERSISTENT, PROCESSES, RICH_VALUES, THREADS, VERSION
 from ._base import Adapter
 
 

@@ -89,3 +89,47 @@ class Target(Protocol):
     def from_env_var(self, name: str) -> Subject: ...
 
     def from_file_path(self, path: Path) -> Subject: ...
+
+
+# -- rebuilding a target from its name ------------------------------------------------------
+# The spec sits below the code that turns names into targets (cachespec.conformance), so it
+# cannot import that code; the resolver registers itself here when it is imported. A child
+# process gets the resolver's import path along with the target name and imports it itself.
+_resolver: Any = None
+
+
+def register_resolver(resolve: Any) -> None:
+    """Make ``resolve(name) -> Target`` the way checks rebuild a target in a child process."""
+    global _resolver
+    _resolver = resolve
+
+
+def resolver_path() -> str | None:
+    """``module:function`` of the registered resolver, for a child process to import."""
+    if _resolver is None:
+        return None
+    return f"{_resolver.__module__}:{_resolver.__qualname__}"
+
+
+def rebuild_target(target: Target) -> Target:
+    """``target`` rebuilt from its name by the registered resolver, or ``target`` itself when no
+    resolver is registered or the name does not resolve (an inline target of a test)."""
+    if _resolver is None:
+        return target
+    try:
+        return _resolver(target.name)  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - fall back to the object we were given
+        return target
+
+
+def resolve_in_child(resolver: str | None, name: str) -> Target:
+    """In a fresh interpreter: import ``resolver`` (``module:function``) and resolve ``name``."""
+    import importlib
+
+    if resolver is None:
+        raise TargetError(f"cannot rebuild target {name!r} in a child process: no resolver "
+                          "registered (import cachespec.conformance first)")
+    module, _, func = resolver.partition(":")
+    fn = getattr(importlib.import_module(module), func)
+    register_resolver(fn)
+    return fn(name)  # type: ignore[no-any-return]

@@ -62,6 +62,9 @@ CLAUSES: tuple[Clause, ...] = (
        ("CacheTest.test_get",)),
     _c("CORE-INSERT-NO-OVERWRITE", "MUST", "insert(key, value) of a present key returns False "
        "and leaves the stored value unchanged.", set(), (_M,), ("CacheTest.test_insert",)),
+    _c("CORE-RETAIN", "MUST", "Entries are never evicted: after inserting at least 2,000 keys "
+       "and 64 MiB in total (less only for a target that declares a smaller capacity), every "
+       "key still returns its value.", set(), ("retention",)),
     # -- KEY: key identity ---------------------------------------------------------------------
     _c("KEY-DISTINCT", "MUST", "Keys that are not equal address different entries (no merging "
        "by str(), hash or dropped types: 1/'1', 'a'/b'a', -1/-2).", set(), (_M,)),
@@ -186,6 +189,9 @@ CLAUSES: tuple[Clause, ...] = (
     _c("CONC-LINEARIZABLE", "SHOULD", "Concurrent get/insert histories are linearizable "
        "against a write-once register per key (no value before its insert starts, no False "
        "before the winner starts).", {THREADS}, (_TH,)),
+    _c("CONC-LIVENESS", "MUST", "Every get and insert returns: none waits forever on another "
+       "operation, a dead process or a held lock (judged by lack of progress, never by a fixed "
+       "wall-clock limit).", {THREADS}, (_TH,)),
     _c("CONC-PROC-ONE-WINNER", "MUST", "Of concurrent inserts of one absent key from several "
        "processes exactly one returns True.", {PERSISTENT, PROCESSES}, (_PR,)),
     _c("CONC-PROC-READ-WINNER", "MUST", "After an insert race between processes every process "

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hypothesis import reporting, settings
@@ -72,6 +72,9 @@ class CheckResult:
 
     violations: list[Violation]
     judged: dict[str, int]
+    #: clause id -> what was tested when a check had to choose (e.g. "storage-level corruption:
+    #: the target's entries are not one file per key"); shown beside the verdict
+    notes: dict[str, str] = field(default_factory=dict)
 
     def undecided(self, clauses: frozenset[str]) -> set[str]:
         """Of ``clauses``, those neither violated nor judged at least once."""

@@ -128,7 +128,7 @@ def resolve_in_child(resolver: str | None, name: str) -> Target:
 
     if resolver is None:
         raise TargetError(f"cannot rebuild target {name!r} in a child process: no resolver "
-                          "registered (import cachespec.conformance first)")
+                          "registered (import the module that resolves target names first)")
     module, _, func = resolver.partition(":")
     fn = getattr(importlib.import_module(module), func)
     register_resolver(fn)

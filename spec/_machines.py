@@ -137,7 +137,9 @@ class CacheModelMachine(ModelCheckedCache):
         _, subject = self.subject(index)
         if self.do_insert(index, key, value) is None:
             return
-        want = self.do_get(index, key)  # judged by the model; the twin must agree, whatever
+        want = self.do_get(index, key)  # judged by the model; the twin must agree with it
+        if want is None:
+            return  # no entry to share: both forms missing would judge nothing
         got = self.raw_get(subject, twin)
         self.asserter.check("KEY-EQUAL-SAME", got is want or strict_equal(got, want), lambda: (
             f"{show(key)} and {show(twin)} are equal keys but get(second form) returned "

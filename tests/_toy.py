@@ -109,6 +109,10 @@ class ToySubject:
         return _loads(b[8:])
 
     def insert(self, key: Any, value: Any) -> bool:
+        if "insert-raises-empty" in self.target.bugs and key == "":
+            raise ToyError("cannot store the empty key")
+        if "store-nothing" in self.target.bugs:
+            return False
         name = self._name(key)
         if self.storage is None:
             b = value if "share" in self.target.bugs else _dumps(value)

@@ -70,14 +70,14 @@ class LoaderMachine(RuleBasedStateMachine):
         super().__init__()
         self.asserter = Asserter(self.enabled, getattr(type(self), "failures", None))
         self.dir = new_dir(self.workdir, "loader")
-        self.var = f"CACHESPEC_LOADER_{os.getpid()}_{self.dir.name.replace('-', '_')}"
+        self.env_var = f"CACHESPEC_LOADER_{os.getpid()}_{self.dir.name.replace('-', '_')}"
         # pairs unique under == as well as typed identity: loaders of dict-based caches would
         # rightly see 1 and True as one key with two values, which is a KEY- matter, not LOAD-
         self.pairs: dict[Any, tuple[Any, Any]] = {}
         self.loads = 0  #: files and markers written so far (each gets a fresh name)
 
     def teardown(self) -> None:
-        os.environ.pop(self.var, None)
+        os.environ.pop(self.env_var, None)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def add(self, k: Any, v: Any) -> None:
@@ -98,13 +98,13 @@ class LoaderMachine(RuleBasedStateMachine):
 
     # -- running a loader ----------------------------------------------------------------------
     def load_env(self, text: str) -> tuple[Subject | None, BaseException | None]:
-        os.environ[self.var] = text
+        os.environ[self.env_var] = text
         try:
-            return self.target.from_env_var(self.var), None
+            return self.target.from_env_var(self.env_var), None
         except Exception as err:  # noqa: BLE001
             return None, err
         finally:
-            os.environ.pop(self.var, None)
+            os.environ.pop(self.env_var, None)
 
     def load_file(self, data: bytes | None) -> tuple[Subject | None, BaseException | None]:
         self.loads += 1
@@ -173,7 +173,7 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
                         ) -> type[LoaderMachine]:
     caps = frozenset(target.capabilities)
     keys_s, values_s = strategies.keys(caps), strategies.values(caps)
-    pos = st.integers(0, 2**16)
+    position = st.integers(0, 2**16)  #: where a bad or conflicting pair goes
 
     class EnvLoaderMachine(LoaderMachine):
         @rule(k=keys_s, v=values_s)
@@ -197,16 +197,16 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
         @rule(text=st.sampled_from([None, "", " ", ";", " ; ;", ";;\n"]))
         def missing(self, text: str | None) -> None:
             if text is None:
-                os.environ.pop(self.var, None)
+                os.environ.pop(self.env_var, None)
                 try:
-                    loaded, err = self.target.from_env_var(self.var), None
+                    loaded, err = self.target.from_env_var(self.env_var), None
                 except Exception as e:  # noqa: BLE001
                     loaded, err = None, e
             else:
                 loaded, err = self.load_env(text)
             self.check_empty("LOAD-ENV-MISSING", f"from_env_var with value {text!r}", loaded, err)
 
-        @rule(kind=st.sampled_from(ENV_MALFORMED), at=pos)
+        @rule(kind=st.sampled_from(ENV_MALFORMED), at=position)
         def malformed(self, kind: str, at: int) -> None:
             pairs = [env_pair(pickle.dumps(k), pickle.dumps(v)) for k, v in self.some_pairs()]
             k, v = self.some_pairs()[at % len(pairs)]
@@ -224,7 +224,7 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
             loaded, err = self.load_env(text)
             self.expect_error(clause, f"from_env_var with a {kind} pair {bad[:80]!r}", loaded, err)
 
-        @rule(at=pos, v=values_s)
+        @rule(at=position, v=values_s)
         def conflict(self, at: int, v: Any) -> None:
             pairs = self.some_pairs()
             k, v0 = pairs[at % len(pairs)]

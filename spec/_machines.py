@@ -269,7 +269,7 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
     caps = frozenset(target.capabilities)
     keys_s = strategies.keys(caps)
     values_s = strategies.values(caps)
-    instance = st.integers(0, 3)
+    instances = st.integers(0, 3)  #: which open instance an operation goes through
 
     class CacheMachine(CacheModelMachine):
         keys = Bundle("keys")
@@ -280,55 +280,55 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
             if self.replay_tour:
                 self.tour()
 
-        @rule(target=keys, i=instance, k=keys_s, v=values_s)
-        def insert_new(self, i: int, k: Any, v: Any) -> Any:
-            self.do_insert(i, k, v)
-            return k
+        @rule(target=keys, instance=instances, key=keys_s, value=values_s)
+        def insert_new(self, instance: int, key: Any, value: Any) -> Any:
+            self.do_insert(instance, key, value)
+            return key
 
-        @rule(i=instance, k=keys, v=values_s)
-        def insert_again(self, i: int, k: Any, v: Any) -> None:
-            self.do_insert(i, k, v)
+        @rule(instance=instances, key=keys, value=values_s)
+        def insert_again(self, instance: int, key: Any, value: Any) -> None:
+            self.do_insert(instance, key, value)
 
-        @rule(i=instance, k=st.one_of(keys, keys_s))
-        def get(self, i: int, k: Any) -> None:
-            self.do_get(i, k)
+        @rule(instance=instances, key=st.one_of(keys, keys_s))
+        def get(self, instance: int, key: Any) -> None:
+            self.do_get(instance, key)
 
-        @rule(i=instance, k=keys_s, v1=values_s, v2=values_s)
-        def insert_twice(self, i: int, k: Any, v1: Any, v2: Any) -> None:
-            self.scenario_insert_twice(i, k, v1, v2)
+        @rule(instance=instances, key=keys_s, first=values_s, second=values_s)
+        def insert_twice(self, instance: int, key: Any, first: Any, second: Any) -> None:
+            self.scenario_insert_twice(instance, key, first, second)
 
-        @rule(i=instance, pair=strategies.distinct_pairs(caps), v=values_s)
-        def distinct_keys(self, i: int, pair: tuple[Any, Any], v: Any) -> None:
-            self.scenario_distinct(i, pair[0], pair[1], v)
+        @rule(instance=instances, pair=strategies.distinct_pairs(caps), value=values_s)
+        def distinct_keys(self, instance: int, pair: tuple[Any, Any], value: Any) -> None:
+            self.scenario_distinct(instance, pair[0], pair[1], value)
 
         @precondition(lambda self: self.big_inserts_done < 1 and self.big_size > 0)
-        @rule(i=instance, k=keys_s, seed=st.integers(0, 2**32))
-        def insert_big(self, i: int, k: Any, seed: int) -> None:
-            self.scenario_big(i, k, seed)
+        @rule(instance=instances, key=keys_s, seed=st.integers(0, 2**32))
+        def insert_big(self, instance: int, key: Any, seed: int) -> None:
+            self.scenario_big(instance, key, seed)
 
         if TYPED_KEYS in caps:
-            @rule(i=instance, pair=strategies.typed_near_miss(), v=values_s)
-            def near_miss_keys(self, i: int, pair: tuple[Any, Any], v: Any) -> None:
-                self.scenario_near_miss(i, pair[0], pair[1], v)
+            @rule(instance=instances, pair=strategies.typed_near_miss(), value=values_s)
+            def near_miss_keys(self, instance: int, pair: tuple[Any, Any], value: Any) -> None:
+                self.scenario_near_miss(instance, pair[0], pair[1], value)
 
-            @rule(i=instance, pair=strategies.twin_keys(), v=values_s)
-            def twin_keys(self, i: int, pair: tuple[Any, Any], v: Any) -> None:
-                self.scenario_twins(i, pair[0], pair[1], v)
+            @rule(instance=instances, pair=strategies.twin_keys(), value=values_s)
+            def twin_keys(self, instance: int, pair: tuple[Any, Any], value: Any) -> None:
+                self.scenario_twins(instance, pair[0], pair[1], value)
 
         if ASYNC in caps:
-            @rule(i=instance, k=st.one_of(keys, keys_s))
-            def get_async(self, i: int, k: Any) -> None:
-                self.do_get(i, k, "async")
+            @rule(instance=instances, key=st.one_of(keys, keys_s))
+            def get_async(self, instance: int, key: Any) -> None:
+                self.do_get(instance, key, "async")
 
-            @rule(target=keys, i=instance, k=keys_s, v=values_s)
-            def async_after_insert(self, i: int, k: Any, v: Any) -> Any:
-                self.scenario_async_after_insert(i, k, v)
-                return k
+            @rule(target=keys, instance=instances, key=keys_s, value=values_s)
+            def async_after_insert(self, instance: int, key: Any, value: Any) -> Any:
+                self.scenario_async_after_insert(instance, key, value)
+                return key
 
-            @rule(target=keys, i=instance, k=st.one_of(keys, keys_s), v=values_s)
-            def insert_async(self, i: int, k: Any, v: Any) -> Any:
-                self.do_insert(i, k, v, "async")
-                return k
+            @rule(target=keys, instance=instances, key=st.one_of(keys, keys_s), value=values_s)
+            def insert_async(self, instance: int, key: Any, value: Any) -> Any:
+                self.do_insert(instance, key, value, "async")
+                return key
 
         if PERSISTENT in caps:
             @precondition(lambda self: len(self.subjects) < 3)
@@ -337,33 +337,35 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
                 self.subjects.append(self.subjects[-1].reopen())
                 self.read_back_all(len(self.subjects) - 1)
 
-            @rule(i=instance, k=keys_s, v=values_s)
-            def insert_then_reopen(self, i: int, k: Any, v: Any) -> None:
-                self.scenario_insert_then_reopen(i, k, v)
+            @rule(instance=instances, key=keys_s, value=values_s)
+            def insert_then_reopen(self, instance: int, key: Any, value: Any) -> None:
+                self.scenario_insert_then_reopen(instance, key, value)
 
         if VERSION in caps:
-            @rule(d=st.integers(0, 2))
-            def set_version(self, d: int) -> None:
-                self.switch(self.base_version + d)
+            @rule(offset=st.integers(0, 2))
+            def set_version(self, offset: int) -> None:
+                self.switch(self.base_version + offset)
 
-            @rule(i=instance, k=keys_s, v=values_s, d=st.integers(1, 2))
-            def version_roundtrip(self, i: int, k: Any, v: Any, d: int) -> None:
-                self.scenario_version_roundtrip(i, k, v, d)
+            @rule(instance=instances, key=keys_s, value=values_s, offset=st.integers(1, 2))
+            def version_roundtrip(self, instance: int, key: Any, value: Any, offset: int) -> None:
+                self.scenario_version_roundtrip(instance, key, value, offset)
 
         if RICH_VALUES in caps:
-            @rule(i=instance, k=keys_s, v=strategies.mutable_values())
-            def mutate_after_insert(self, i: int, k: Any, v: Any) -> None:
-                self.scenario_mutate_after_insert(i, k, v)
+            @rule(instance=instances, key=keys_s, value=strategies.mutable_values())
+            def mutate_after_insert(self, instance: int, key: Any, value: Any) -> None:
+                self.scenario_mutate_after_insert(instance, key, value)
 
-            @rule(i=instance, k=keys_s, v=strategies.mutable_values())
-            def mutate_after_get(self, i: int, k: Any, v: Any) -> None:
-                self.scenario_mutate_after_get(i, k, v)
+            @rule(instance=instances, key=keys_s, value=strategies.mutable_values())
+            def mutate_after_get(self, instance: int, key: Any, value: Any) -> None:
+                self.scenario_mutate_after_get(instance, key, value)
 
         if THREADS in caps:
-            @rule(i=instance, ks=st.lists(strategies.str_keys(), min_size=2, max_size=4,
-                                          unique=True), v=values_s)
-            def thread_burst(self, i: int, ks: list[Any], v: Any) -> None:
-                self.burst(i, [k for k in ks if key_token(k) not in self.current_entries()], v)
+            @rule(instance=instances, burst_keys=st.lists(strategies.str_keys(), min_size=2,
+                                                          max_size=4, unique=True),
+                  value=values_s)
+            def thread_burst(self, instance: int, burst_keys: list[Any], value: Any) -> None:
+                fresh = [k for k in burst_keys if key_token(k) not in self.current_entries()]
+                self.burst(instance, fresh, value)
 
     CacheMachine.replay_tour = False
     CacheMachine.target = target

@@ -130,8 +130,9 @@ class CacheModelMachine(ModelCheckedCache):
         self.do_get(index, key)
         self.do_get(index, other)
 
-    def scenario_twins(self, index: int, key: Any, twin: Any, value: Any) -> None:
-        """``twin`` equals ``key`` (same types) but is built differently: one entry for both."""
+    def scenario_twins(self, index: int, key: Any, twin: Any, value: Any, how: str = "") -> None:
+        """``twin`` equals ``key`` (same types) but is built differently (``how``): one entry."""
+        differ = f" ({how})" if how else ""
         if not self.asserter.on("KEY-EQUAL-SAME"):
             return  # the model cannot follow a target that splits equal keys
         _, subject = self.subject(index)
@@ -142,7 +143,7 @@ class CacheModelMachine(ModelCheckedCache):
             return  # no entry to share: both forms missing would judge nothing
         got = self.raw_get(subject, twin)
         self.asserter.check("KEY-EQUAL-SAME", got is want or strict_equal(got, want), lambda: (
-            f"{show(key)} and {show(twin)} are equal keys but get(second form) returned "
+            f"{show(key)} and {show(twin)}{differ} are equal keys but get(second form) returned "
             f"{show(None if got is ABSENT else got)} and get(first form) {show(want)}"))
         try:
             again: Any = subject.insert(twin, self.tagged(value, "twin"))
@@ -156,7 +157,7 @@ class CacheModelMachine(ModelCheckedCache):
             return
         self.asserter.check("KEY-EQUAL-SAME", again is False, lambda: (
             f"insert of {show(twin)}, equal to the present key {show(key)} but built "
-            f"differently, returned {show(again)}"))
+            f"differently{differ}, returned {show(again)}"))
 
     def scenario_big(self, index: int, key: Any, seed: int) -> None:
         self.big_inserts_done += 1
@@ -247,7 +248,7 @@ class CacheModelMachine(ModelCheckedCache):
             for n, (key, other) in enumerate(strategies.TYPED_NEAR_MISS):
                 self.scenario_near_miss(n, key, other, value)
             for how, key, twin in strategies.twin_pairs("tour-twin", 7):
-                self.scenario_twins(0, key, twin, self.tagged(value, how))
+                self.scenario_twins(0, key, twin, self.tagged(value, how), how)
         self.scenario_insert_twice(0, "tour-twice", value, value)
         if ASYNC in caps:
             self.scenario_async(0, "tour-async", value)
@@ -311,9 +312,10 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
             def near_miss_keys(self, instance: int, pair: tuple[Any, Any], value: Any) -> None:
                 self.scenario_near_miss(instance, pair[0], pair[1], value)
 
-            @rule(instance=instances, pair=strategies.twin_keys(), value=values_s)
-            def twin_keys(self, instance: int, pair: tuple[Any, Any], value: Any) -> None:
-                self.scenario_twins(instance, pair[0], pair[1], value)
+            @rule(instance=instances, twins=strategies.twin_keys(), value=values_s)
+            def twin_keys(self, instance: int, twins: tuple[str, Any, Any], value: Any) -> None:
+                how, key, twin = twins
+                self.scenario_twins(instance, key, twin, value, how)
 
         if ASYNC in caps:
             @rule(instance=instances, key=st.one_of(keys, keys_s))

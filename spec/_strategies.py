@@ -8,7 +8,6 @@ every run, not by luck.
 
 from __future__ import annotations
 
-import random
 import struct
 from typing import Any
 

@@ -263,7 +263,8 @@ class ModelCheckedCache(RuleBasedStateMachine):
         if entry is None or not entry.certain:
             if result:
                 self.current_entries()[tok] = Entry(key, value, writer=index)
-                judged("CORE-INSERT-NEW")
+                if entry is None:  # (an uncertain entry may still have been there)
+                    judged("CORE-INSERT-NEW")
                 if other_version:
                     judged("VERSION-INSERTABLE")
                 if matched:

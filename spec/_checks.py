@@ -17,7 +17,7 @@ from ._subject import (
     TYPED_KEYS, VERSION, Target,
 )
 
-from . import _crashes, _faults, _hashseed, _races
+from . import _crashes, _faults, _hashseed, _races, _retention
 from ._clauses import CLAUSES
 from ._harness import CheckResult, Violation, ledger, run_machine
 from ._loaders import make_loader_machine, run_loader_tour
@@ -114,6 +114,7 @@ _RUNS: dict[str, tuple[frozenset[str], RunFn]] = {
     "fault-corrupt-files": (frozenset({FILES}), _faults.run_corrupt),
     "crash-writer": (frozenset({PERSISTENT, PROCESSES}), _crashes.run_kill_writer),
     "crash-lock-holder": (frozenset({LOCK, PROCESSES}), _crashes.run_lock_holder),
+    "retention": (frozenset({CORE}), _retention.run_retention),
 }
 
 CHECKS: tuple[Check, ...] = tuple(

@@ -3,10 +3,16 @@
 ``token(x)`` maps builtin data to a hashable token that keeps every type (1, True and 1.0 differ;
 tuple and list differ; -0.0 and 0.0 differ, NaN equals NaN) and ignores object identity and
 set/dict order. Two values are *strictly equal* when their tokens are equal.
+
+``key_token(key)`` is the same for keys, under the reference's key rules
+(``reference/_keys.py``): a float key follows ``==``, so -0.0 and 0.0 are one key, and every NaN
+(whatever its sign or payload) is one key. Two keys name one entry when their key tokens are
+equal.
 """
 
 from __future__ import annotations
 
+import math
 import reprlib
 from typing import Any
 
@@ -30,6 +36,18 @@ def token(x: Any) -> Any:
         return ("dict", frozenset((token(k), token(v)) for k, v in x.items()))
     # Foreign objects compare by identity: they are never expected back from a cache.
     return ("object", t.__qualname__, id(x))
+
+
+def key_token(key: Any) -> Any:
+    """``token`` under the key rules: -0.0 and 0.0 are one float key, and so is every NaN."""
+    t = type(key)
+    if t is float:
+        return ("float", "nan" if math.isnan(key) else repr(key + 0.0))
+    if t is tuple:
+        return ("tuple", tuple(key_token(e) for e in key))
+    if t is frozenset:
+        return ("frozenset", frozenset(key_token(e) for e in key))
+    return token(key)
 
 
 def strict_equal(a: Any, b: Any) -> bool:

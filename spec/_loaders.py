@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from ._subject import TYPED_KEYS, Subject, Target
 
-from . import _strategies as S
+from . import _strategies as strategies
 from ._compare import show, strict_equal
 from ._harness import Asserter, error_name, new_dir
 
@@ -68,16 +68,16 @@ class LoaderMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.a = Asserter(self.enabled, getattr(type(self), "failures", None))
+        self.asserter = Asserter(self.enabled, getattr(type(self), "failures", None))
         self.dir = new_dir(self.workdir, "loader")
-        self.var = f"CACHESPEC_LOADER_{os.getpid()}_{self.dir.name.replace('-', '_')}"
+        self.env_var = f"CACHESPEC_LOADER_{os.getpid()}_{self.dir.name.replace('-', '_')}"
         # pairs unique under == as well as typed identity: loaders of dict-based caches would
         # rightly see 1 and True as one key with two values, which is a KEY- matter, not LOAD-
         self.pairs: dict[Any, tuple[Any, Any]] = {}
-        self.n = 0
+        self.loads = 0  #: files and markers written so far (each gets a fresh name)
 
     def teardown(self) -> None:
-        os.environ.pop(self.var, None)
+        os.environ.pop(self.env_var, None)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def add(self, k: Any, v: Any) -> None:
@@ -98,17 +98,17 @@ class LoaderMachine(RuleBasedStateMachine):
 
     # -- running a loader ----------------------------------------------------------------------
     def load_env(self, text: str) -> tuple[Subject | None, BaseException | None]:
-        os.environ[self.var] = text
+        os.environ[self.env_var] = text
         try:
-            return self.target.from_env_var(self.var), None
+            return self.target.from_env_var(self.env_var), None
         except Exception as err:  # noqa: BLE001
             return None, err
         finally:
-            os.environ.pop(self.var, None)
+            os.environ.pop(self.env_var, None)
 
     def load_file(self, data: bytes | None) -> tuple[Subject | None, BaseException | None]:
-        self.n += 1
-        path = self.dir / f"cache-{self.n}.pkl"
+        self.loads += 1
+        path = self.dir / f"cache-{self.loads}.pkl"
         if data is not None:
             path.write_bytes(data)
         try:
@@ -118,7 +118,7 @@ class LoaderMachine(RuleBasedStateMachine):
 
     def check_loaded(self, clause: str, what: str, loaded: Subject | None,
                      err: BaseException | None, pairs: list[tuple[Any, Any]]) -> None:
-        self.a.check(clause, err is None,
+        self.asserter.check(clause, err is None,
                      lambda: f"{what} raised {error_name(err)}")  # type: ignore[arg-type]
         if loaded is None:
             return
@@ -126,51 +126,54 @@ class LoaderMachine(RuleBasedStateMachine):
             try:
                 got = loaded.get(k)
             except Exception as e:  # noqa: BLE001
-                self.a.fail(clause, f"{what}: get({show(k)}) raised {error_name(e)}")
+                self.asserter.fail(clause, f"{what}: get({show(k)}) raised {error_name(e)}")
                 continue
-            self.a.check(clause, strict_equal(got, v), lambda: (
+            self.asserter.check(clause, strict_equal(got, v), lambda: (
                 f"{what}: get({show(k)}) returned {show(got)}, expected {show(v)}"))
             try:
-                again = loaded.insert(k, S.failing_value(0)[:2])
+                again = loaded.insert(k, strategies.failing_value(0)[:2])
             except Exception as e:  # noqa: BLE001
                 again = e
-            self.a.check(clause, again is False, lambda: (
+            self.asserter.check(clause, again is False, lambda: (
                 f"{what}: insert of loaded key {show(k)} returned {show(again)}"))
 
     def expect_error(self, clause: str, what: str, loaded: Subject | None,
                      err: BaseException | None) -> None:
         if err is None:
-            self.a.fail(clause, f"{what} was accepted (expected CacheError)")
+            self.asserter.fail(clause, f"{what} was accepted (expected CacheError)")
         elif not isinstance(err, self.target.error_type):
             # the clause promises CacheError, and so does ERROR-ONLY-CACHEERROR: both are broken
             msg = f"{what} raised {error_name(err)}, not CacheError"
-            self.a.fail(clause if self.a.on(clause) else "ERROR-ONLY-CACHEERROR", msg)
+            self.asserter.fail(clause if self.asserter.on(clause) else "ERROR-ONLY-CACHEERROR", msg)
+        else:  # refused with CacheError: both promises held
+            self.asserter.check(clause, True, "")
+            self.asserter.check("ERROR-ONLY-CACHEERROR", True, "")
 
     def check_empty(self, clause: str, what: str, loaded: Subject | None,
                     err: BaseException | None) -> None:
-        self.a.check(clause, err is None,
+        self.asserter.check(clause, err is None,
                      lambda: f"{what} raised {error_name(err)}")  # type: ignore[arg-type]
         if loaded is not None:
             for k, _ in self.some_pairs()[:3]:
                 got = loaded.get(k)
-                self.a.check(clause, got is None, lambda: f"{what}: get({show(k)}) -> {show(got)}")
+                self.asserter.check(clause, got is None, lambda: f"{what}: get({show(k)}) -> {show(got)}")
 
     def check_no_code(self, clause: str, what: str, marker: Path, loaded: Subject | None,
                       err: BaseException | None) -> None:
         ran = marker.exists()
-        self.a.check(clause, not ran, f"{what}: loading ran code from the payload (os.mkdir)")
-        self.a.check(clause, err is not None, f"{what}: a payload referencing os.mkdir was "
+        self.asserter.check(clause, not ran, f"{what}: loading ran code from the payload (os.mkdir)")
+        self.asserter.check(clause, err is not None, f"{what}: a payload referencing os.mkdir was "
                      "accepted")
         if err is not None and not ran:
-            self.a.check("ERROR-ONLY-CACHEERROR", isinstance(err, self.target.error_type),
+            self.asserter.check("ERROR-ONLY-CACHEERROR", isinstance(err, self.target.error_type),
                          lambda: f"{what} raised {error_name(err)}, not CacheError")
 
 
 def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], which: str
                         ) -> type[LoaderMachine]:
     caps = frozenset(target.capabilities)
-    keys_s, values_s = S.keys(caps), S.values(caps)
-    pos = st.integers(0, 2**16)
+    keys_s, values_s = strategies.keys(caps), strategies.values(caps)
+    position = st.integers(0, 2**16)  #: where a bad or conflicting pair goes
 
     class EnvLoaderMachine(LoaderMachine):
         @rule(k=keys_s, v=values_s)
@@ -194,16 +197,16 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
         @rule(text=st.sampled_from([None, "", " ", ";", " ; ;", ";;\n"]))
         def missing(self, text: str | None) -> None:
             if text is None:
-                os.environ.pop(self.var, None)
+                os.environ.pop(self.env_var, None)
                 try:
-                    loaded, err = self.target.from_env_var(self.var), None
+                    loaded, err = self.target.from_env_var(self.env_var), None
                 except Exception as e:  # noqa: BLE001
                     loaded, err = None, e
             else:
                 loaded, err = self.load_env(text)
             self.check_empty("LOAD-ENV-MISSING", f"from_env_var with value {text!r}", loaded, err)
 
-        @rule(kind=st.sampled_from(ENV_MALFORMED), at=pos)
+        @rule(kind=st.sampled_from(ENV_MALFORMED), at=position)
         def malformed(self, kind: str, at: int) -> None:
             pairs = [env_pair(pickle.dumps(k), pickle.dumps(v)) for k, v in self.some_pairs()]
             k, v = self.some_pairs()[at % len(pairs)]
@@ -221,7 +224,7 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
             loaded, err = self.load_env(text)
             self.expect_error(clause, f"from_env_var with a {kind} pair {bad[:80]!r}", loaded, err)
 
-        @rule(at=pos, v=values_s)
+        @rule(at=position, v=values_s)
         def conflict(self, at: int, v: Any) -> None:
             pairs = self.some_pairs()
             k, v0 = pairs[at % len(pairs)]
@@ -234,8 +237,8 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
 
         @rule(in_key=st.booleans())
         def code(self, in_key: bool) -> None:
-            self.n += 1
-            marker = self.dir / f"ran-{self.n}"
+            self.loads += 1
+            marker = self.dir / f"ran-{self.loads}"
             evil = evil_pickle(marker)
             k, v = self.some_pairs()[0]
             item = env_pair(evil, pickle.dumps(v)) if in_key else env_pair(pickle.dumps(k), evil)
@@ -293,8 +296,8 @@ def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], 
 
         @rule(in_key=st.booleans())
         def code(self, in_key: bool) -> None:
-            self.n += 1
-            marker = self.dir / f"ran-{self.n}"
+            self.loads += 1
+            marker = self.dir / f"ran-{self.loads}"
             k, v = self.some_pairs()[0]
             payload = {_Evil(marker): v} if in_key else {k: _Evil(marker)}
             try:

@@ -1,474 +1,202 @@
 """The cache state machine: random programs of get/insert (sync and async), repeated inserts,
 reopening, version bumps and restores, near-miss and twin keys, isolation probes and small thread
-bursts, all checked against a model.
+bursts, all checked against the model of ``_cache_model`` (which also says what is judged when).
 
-The model is one dict per version, ``token(key) -> Entry``, with typed identity (1, True and 1.0
-are different keys). Every assertion names its clause. A clause the runner already decided is
-*disabled*: its assertion is skipped and the model adopts what the target actually did, so later
-assertions judge the target's real state instead of cascading.
+Each ``scenario_*`` is a short program aimed at one clause; the rules and the tour (every
+scenario once with fixed data, so each clause is met in every run) use them.
 """
 
 from __future__ import annotations
 
 import copy
 import random
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, precondition, rule
+from hypothesis.stateful import Bundle, initialize, precondition, rule
 
-from ._subject import (
-    ASYNC, PERSISTENT, RICH_VALUES, THREADS, TYPED_KEYS, VERSION, Subject, Target,
-)
-
-from . import _strategies as S
-from ._compare import show, strict_equal, token
-from ._harness import Asserter, error_name, fast_switching, new_dir
-
-_TIMEOUT = 30.0  # a single async result; the runner's global timeout covers hangs elsewhere
-_ABSENT = object()
+from . import _strategies as strategies
+from ._bursts import BurstingCache
+from ._cache_model import ABSENT
+from ._compare import key_token, show, strict_equal
+from ._subject import ASYNC, PERSISTENT, RICH_VALUES, THREADS, TYPED_KEYS, VERSION, Target
 
 
-@dataclass
-class Entry:
-    key: Any
-    value: Any
-    certain: bool = True  #: False once another version touched the key (it may be gone)
-    writer: int = 0  #: index of the instance that inserted it
-    rejected: list[Any] = field(default_factory=list)  #: values refused by insert -> False
-    foreign: bool = False  #: adopted from another version (VERSION-ISOLATED already failed)
-
-
-class CacheModelMachine(RuleBasedStateMachine):
-    """Base with the model-checked operations; ``make_cache_machine`` adds target and rules."""
+class CacheModelMachine(BurstingCache):
+    """The model-checked operations plus the scenarios; ``make_cache_machine`` adds the target
+    and the rules."""
 
     replay_tour = False  #: True: the initialize step runs the tour (to replay a tour failure)
     big_size = 2 << 20  #: bytes of insert_big's value; set per run by size_big_values
     probe_seconds = 0.0  #: how long the tour's 64 KiB insert + get took
 
-    target: Target
-    workdir: Path
-    enabled: frozenset[str]
-    caps: frozenset[str]
-
     def __init__(self) -> None:
         super().__init__()
-        self.a = Asserter(self.enabled, getattr(type(self), "failures", None))
-        self.dir = new_dir(self.workdir, "machine")
-        self.subjects: list[Subject] = [self.target.open(self.dir)]
-        self.has_version = VERSION in self.caps
-        self.base_version = self.target.get_version() if self.has_version else 0
-        self.version = self.base_version
-        self.model: dict[int, dict[Any, Entry]] = {self.version: {}}
-        self._executor: ThreadPoolExecutor | None = None
-        self.big_done = 0
+        self.big_inserts_done = 0
 
-    # -- plumbing -------------------------------------------------------------------------------
-    def teardown(self) -> None:
-        for s in self.subjects:
-            try:
-                s.close()
-            except Exception:  # noqa: BLE001 - closing is best effort
-                pass
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-        if self.has_version:
-            self.target.set_version(self.base_version)
-        # no rmtree here: deleting is slow on some disks; the runner removes the workdir
+    # -- scenarios -------------------------------------------------------------------------------
+    def scenario_insert_twice(self, index: int, key: Any, first: Any, second: Any) -> None:
+        self.do_insert(index, key, first)
+        self.do_insert(index, key, self.tagged(second, "second"))
+        self.do_get(index, key)
 
-    @property
-    def executor(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(4)
-        return self._executor
+    def scenario_distinct(self, index: int, key: Any, other: Any, value: Any) -> None:
+        self.do_insert(index, key, self.tagged(value, f"first {key!r:.40}"))
+        self.do_insert(index, other, self.tagged(value, f"second {other!r:.40}"))
+        self.do_get(index, key)
+        self.do_get(index, other)
 
-    def subject(self, i: int) -> tuple[int, Subject]:
-        i %= len(self.subjects)
-        return i, self.subjects[i]
+    def scenario_near_miss(self, index: int, key: Any, other: Any, value: Any) -> None:
+        self.do_get(index, other)
+        self.do_insert(index, key, self.tagged(value, f"first {key!r:.40}"))
+        self.do_get(index, other)
+        self.do_insert(index, other, self.tagged(value, f"second {other!r:.40}"))
+        self.do_get(index, key)
+        self.do_get(index, other)
 
-    def here(self) -> dict[Any, Entry]:
-        return self.model.setdefault(self.version, {})
-
-    def touch(self, t: Any) -> None:
-        """An operation on a key under this version may evict its entries of other versions."""
-        for ver, entries in self.model.items():
-            if ver != self.version and t in entries:
-                entries[t].certain = False
-
-    # -- blame: which clause explains a value the model did not expect ---------------------------
-    def blame_foreign(self, key: Any, got: Any, fallback: str) -> str:
-        t = token(key)
-        for ver, entries in self.model.items():
-            e = entries.get(t)
-            if ver != self.version and e is not None and strict_equal(e.value, got):
-                return "VERSION-ISOLATED"
-        for t2, e in self.here().items():
-            if t2 != t and strict_equal(e.value, got):
-                try:
-                    same = bool(e.key == key)
-                except Exception:  # noqa: BLE001
-                    same = False
-                return "KEY-TYPED-DISTINCT" if same else "KEY-DISTINCT"
-        return fallback
-
-    def raw_get(self, s: Subject, key: Any) -> Any:
-        try:
-            return s.get(key)
-        except Exception:  # noqa: BLE001 - a probe; the failing operation was already judged
-            return _ABSENT
-
-    # -- model-checked operations --------------------------------------------------------------
-    def do_get(self, i: int, key: Any, how: str = "sync") -> Any:
-        i, s = self.subject(i)
-        t = token(key)
-        self.touch(t)
-        e = self.here().get(t)
-        tag = "ASYNC-GET" if how == "async" else None
-        try:
-            if how == "async":
-                got = s.get_async(key, self.executor).result(timeout=_TIMEOUT)
-            else:
-                got = s.get(key)
-        except Exception as err:  # noqa: BLE001
-            clause = tag or ("CORE-GET-MISSING" if e is None else "CORE-GET-INSERTED")
-            self.a.fail(clause, f"get({show(key)}) raised {error_name(err)}")
-            got = self.raw_get(s, key)
-            if got is _ABSENT:
-                return None
-        if tag is not None:
-            sync = self.raw_get(s, key)
-            if sync is not _ABSENT and (sync is got or strict_equal(sync, got)):
-                tag = None  # async agrees with get: any mismatch is get's (a CORE- clause)
-        self.judge_get(i, key, e, got, tag)
-        return got
-
-    def judge_get(self, i: int, key: Any, e: Entry | None, got: Any, tag: str | None) -> None:
-        t = token(key)
-        if e is None:
-            if got is not None:
-                clause = tag or self.blame_foreign(key, got, "CORE-GET-MISSING")
-                self.a.fail(clause, f"get({show(key)}) returned {show(got)} for an absent key")
-                self.here()[t] = Entry(key, copy.deepcopy(got), writer=i,
-                                       foreign=clause == "VERSION-ISOLATED")
-            return
-        if got is None:
-            if not e.certain:
-                del self.here()[t]
-                return
-            clause = tag or ("DISK-PERSIST-REOPEN" if i != e.writer else "CORE-GET-INSERTED")
-            self.a.fail(clause, f"get({show(key)}) returned None, expected {show(e.value)}")
-            del self.here()[t]
-            return
-        if strict_equal(got, e.value):
-            e.certain = True
-            return
-        if tag is not None:
-            clause = tag
-        elif any(strict_equal(got, r) for r in e.rejected):
-            clause = "CORE-INSERT-NO-OVERWRITE"
-        else:
-            clause = self.blame_foreign(key, got, "CORE-GET-INSERTED")
-            if clause == "CORE-GET-INSERTED" and i != e.writer:
-                clause = "DISK-PERSIST-REOPEN"
-        self.a.fail(clause, f"get({show(key)}) returned {show(got)}, expected {show(e.value)}")
-        e.value, e.certain = copy.deepcopy(got), True
-
-    def do_insert(self, i: int, key: Any, value: Any, how: str = "sync") -> bool | None:
-        i, s = self.subject(i)
-        t = token(key)
-        self.touch(t)
-        e = self.here().get(t)
-        tag = "ASYNC-INSERT" if how == "async" else None
-        snapshot = copy.deepcopy(value)
-        try:
-            if how == "async":
-                r = s.insert_async(key, value, self.executor).result(timeout=_TIMEOUT)
-            else:
-                r = s.insert(key, value)
-        except Exception as err:  # noqa: BLE001
-            clause = tag or ("CORE-INSERT-NEW" if e is None else "CORE-INSERT-NO-OVERWRITE")
-            self.a.fail(clause, f"insert({show(key)}, {show(value)}) raised {error_name(err)}")
-            self.resync(s, key)
-            return None
-        self.judge_insert(i, s, key, snapshot, e, r, tag)
-        return r
-
-    def judge_insert(self, i: int, s: Subject, key: Any, value: Any, e: Entry | None, r: Any,
-                     tag: str | None) -> None:
-        t = token(key)
-        if r is not True and r is not False:
-            self.a.fail(tag or "CORE-INSERT-NEW", f"insert({show(key)}) returned {r!r}, not a bool")
-            self.resync(s, key)
-            return
-        tag = None  # a wrong bool from insert_async is judged as insert's (CORE-/KEY-/VERSION-)
-        if e is None or not e.certain:
-            if r:
-                self.here()[t] = Entry(key, value, writer=i)
-                return
-            if e is not None:  # an entry of another epoch survived: it is still there
-                e.certain = True
-                e.rejected.append(value)
-                return
-            probe = self.raw_get(s, key)
-            if any(t in m for v, m in self.model.items() if v != self.version):
-                clause = tag or "VERSION-INSERTABLE"  # the other version's entry blocks it
-            elif probe is not _ABSENT and probe is not None and strict_equal(probe, value):
-                clause = tag or "CORE-INSERT-NEW"  # stored, but said False
-            elif probe is None or probe is _ABSENT:
-                clause = tag or "CORE-INSERT-NEW"
-            else:
-                clause = tag or self.blame_foreign(key, probe, "CORE-INSERT-NEW")
-            self.a.fail(clause, f"insert({show(key)}, {show(value)}) of an absent key returned "
-                        f"False (get now returns {show(None if probe is _ABSENT else probe)})")
-            self.resync(s, key)
-            return
-        if e.foreign and not r:
-            self.a.fail("VERSION-INSERTABLE", f"insert({show(key)}) returned False after a "
-                        "version change: the other version's entry was not replaced")
-            e.rejected.append(value)
-            return
-        if r:
-            self.a.fail(tag or "CORE-INSERT-NO-OVERWRITE", f"insert({show(key)}, {show(value)}) "
-                        f"returned True but the key held {show(e.value)}")
-            self.resync(s, key)
-        else:
-            e.rejected.append(value)
-
-    def resync(self, s: Subject, key: Any) -> None:
-        """Adopt the target's actual state for ``key`` (after a disabled assertion)."""
-        got = self.raw_get(s, key)
-        t = token(key)
-        if got is None or got is _ABSENT:
-            self.here().pop(t, None)
-        else:
-            self.here()[t] = Entry(key, copy.deepcopy(got), writer=self.subjects.index(s))
-
-    def switch(self, version: int) -> None:
-        self.target.set_version(version)
-        self.version = version
-        self.model.setdefault(version, {})
-
-
-    def check_all(self, i: int) -> None:
-        """Every entry of the current version is visible through instance ``i``."""
-        for e in list(self.here().values()):
-            if e.certain:
-                self.do_get(i, e.key)
-
-
-    def burst(self, i: int, ks: list[Any], v: Any) -> None:
-        """Threads insert their own keys at once, then read them and the keys present before.
-
-        No two threads touch one absent key, so a correct target's outcome is deterministic and
-        Hypothesis can replay it (same-key races live in the race-threads check).
-        """
-        if not ks:
-            return
-        _, s = self.subject(i)
-        present = [e.key for e in self.here().values() if e.certain][:4]
-        results: dict[int, Any] = {}
-        reads: dict[int, list[Any]] = {}
-        barrier = threading.Barrier(len(ks))
-
-        def worker(j: int) -> None:
-            barrier.wait(timeout=10)
-            try:
-                results[j] = s.insert(ks[j], self.tagged(v, f"burst {j}"))
-                reads[j] = [s.get(k) for k in [ks[j], *present]]
-            except Exception as err:  # noqa: BLE001
-                results[j] = err
-
-        threads = [threading.Thread(target=worker, args=(j,), daemon=True)
-                   for j in range(len(ks))]
-        with fast_switching():
-            for th in threads:
-                th.start()
-            for th in threads:
-                th.join(timeout=_TIMEOUT)
-        if any(th.is_alive() for th in threads):
-            self.a.fail("CORE-INSERT-NEW", "a thread of a burst did not finish within 30 s")
-        for j, k in enumerate(ks):
-            want = self.tagged(v, f"burst {j}")
-            res = results.get(j)
-            self.a.check("CORE-INSERT-NEW", res is True, lambda: (
-                f"insert({show(k)}) from one of {len(ks)} threads inserting distinct keys "
-                f"returned {show(res)}"))
-            got = reads.get(j, [None])
-            self.a.check("CORE-GET-INSERTED", strict_equal(got[0], want), lambda: (
-                f"a thread's get({show(k)}) right after its insert returned {show(got[0])}"))
-            for key, g in zip(present, got[1:]):
-                e = self.here().get(token(key))
-                self.a.check("CORE-GET-INSERTED", e is None or strict_equal(g, e.value),
-                             lambda: f"get({show(key)}) from a burst thread returned {show(g)}")
-            self.resync(s, k)
-
-    # -- scenarios: short programs aimed at one clause each (rules and the tour use them) ----
-    def tagged(self, v: Any, tag: str) -> Any:
-        if RICH_VALUES in self.caps:
-            return [tag, v]
-        return tag.encode() + v
-
-    def sc_insert_twice(self, i: int, k: Any, v1: Any, v2: Any) -> None:
-        self.do_insert(i, k, v1)
-        self.do_insert(i, k, self.tagged(v2, "second"))
-        self.do_get(i, k)
-
-    def sc_distinct(self, i: int, a: Any, b: Any, v: Any) -> None:
-        # values name their key so a merged pair shows whose value came back
-        self.do_insert(i, a, self.tagged(v, f"first {a!r:.40}"))
-        self.do_insert(i, b, self.tagged(v, f"second {b!r:.40}"))
-        self.do_get(i, a)
-        self.do_get(i, b)
-
-    def sc_near_miss(self, i: int, a: Any, b: Any, v: Any) -> None:
-        self.do_get(i, b)
-        self.do_insert(i, a, self.tagged(v, f"first {a!r:.40}"))
-        self.do_get(i, b)
-        self.do_insert(i, b, self.tagged(v, f"second {b!r:.40}"))
-        self.do_get(i, a)
-        self.do_get(i, b)
-
-    def sc_twins(self, i: int, a: Any, b: Any, v: Any) -> None:
-        if not self.a.on("KEY-EQUAL-SAME"):
+    def scenario_twins(self, index: int, key: Any, twin: Any, value: Any, how: str = "") -> None:
+        """``twin`` equals ``key`` (same types) but is built differently (``how``): one entry."""
+        differ = f" ({how})" if how else ""
+        if not self.asserter.on("KEY-EQUAL-SAME"):
             return  # the model cannot follow a target that splits equal keys
-        _, s = self.subject(i)
-        r = self.do_insert(i, a, v)
-        if r is None:
+        _, subject = self.subject(index)
+        if self.do_insert(index, key, value) is None:
             return
-        want = self.do_get(i, a)  # judged by the model; the twin must agree with it, whatever
-        got = self.raw_get(s, b)
-        self.a.check("KEY-EQUAL-SAME", got is want or strict_equal(got, want), lambda: (
-            f"{show(a)} == {show(b)} but get(second form) returned {show(got)} and get(first "
-            f"form) {show(want)}"))
+        want = self.do_get(index, key)  # judged by the model; the twin must agree with it
+        if want is None:
+            return  # no entry to share: both forms missing would judge nothing
+        got = self.raw_get(subject, twin)
+        self.asserter.check("KEY-EQUAL-SAME", got is want or strict_equal(got, want), lambda: (
+            f"{show(key)} and {show(twin)}{differ} are equal keys but get(second form) returned "
+            f"{show(None if got is ABSENT else got)} and get(first form) {show(want)}"))
         try:
-            r2: Any = s.insert(b, self.tagged(v, "twin"))
+            again: Any = subject.insert(twin, self.tagged(value, "twin"))
         except Exception as err:  # noqa: BLE001
-            r2 = err
-        if r2 is True and strict_equal(self.raw_get(s, a), self.tagged(v, "twin")):
+            again = err
+        if again is True and strict_equal(self.raw_get(subject, key), self.tagged(value, "twin")):
             # one slot, overwritten: that is CORE-INSERT-NO-OVERWRITE's business
-            self.a.fail("CORE-INSERT-NO-OVERWRITE", f"insert({show(b)}) overwrote the entry")
-            self.resync(s, a)
+            self.asserter.fail("CORE-INSERT-NO-OVERWRITE", f"insert({show(twin)}) overwrote the "
+                               "entry")
+            self.resync(subject, key)
             return
-        self.a.check("KEY-EQUAL-SAME", r2 is False, lambda: (
-            f"insert of {show(b)}, equal to the present key {show(a)} but built from other "
-            f"objects, returned {show(r2)}"))
+        self.asserter.check("KEY-EQUAL-SAME", again is False, lambda: (
+            f"insert of {show(twin)}, equal to the present key {show(key)} but built "
+            f"differently{differ}, returned {show(again)}"))
 
-    def sc_big(self, i: int, k: Any, seed: int) -> None:
-        self.big_done += 1
+    def scenario_big(self, index: int, key: Any, seed: int) -> None:
+        self.big_inserts_done += 1
         big = random.Random(seed).randbytes(self.big_size)
-        self.do_insert(i, k, [big, 1] if RICH_VALUES in self.caps else big)
-        self.do_get(i, k)
+        self.do_insert(index, key, [big, 1] if RICH_VALUES in self.caps else big)
+        self.do_get(index, key)
 
-    def sc_insert_then_reopen(self, i: int, k: Any, v: Any) -> None:
-        self.do_insert(i, k, v)
+    def scenario_insert_then_reopen(self, index: int, key: Any, value: Any) -> None:
+        self.do_insert(index, key, value)
         if len(self.subjects) >= 3:
             self.subjects.pop(0).close()
             for entries in self.model.values():
-                for e in entries.values():
-                    e.writer = max(e.writer - 1, 0)
+                for entry in entries.values():
+                    entry.writer = max(entry.writer - 1, 0)
         self.subjects.append(self.subjects[-1].reopen())
-        self.do_get(len(self.subjects) - 1, k)
-        self.do_insert(len(self.subjects) - 1, k, self.tagged(v, "reopened"))
+        self.do_get(len(self.subjects) - 1, key)
+        self.do_insert(len(self.subjects) - 1, key, self.tagged(value, "reopened"))
 
-    def sc_version_roundtrip(self, i: int, k: Any, v: Any, d: int) -> None:
+    def scenario_version_roundtrip(self, index: int, key: Any, value: Any, bump: int) -> None:
         start = self.version
-        self.do_insert(i, k, self.tagged(v, "old"))
-        self.switch(start + d)
-        self.do_get(i, k)
-        self.do_insert(i, k, self.tagged(v, "new"))
-        self.do_get(i, k)
+        self.do_insert(index, key, self.tagged(value, "old"))
+        self.switch(start + bump)
+        self.do_get(index, key)
+        self.do_insert(index, key, self.tagged(value, "new"))
+        self.do_get(index, key)
         self.switch(start)
-        self.do_get(i, k)
-        self.do_insert(i, k, self.tagged(v, "again"))
-        self.do_get(i, k)
+        self.do_get(index, key)
+        self.do_insert(index, key, self.tagged(value, "again"))
+        self.do_get(index, key)
 
-    def sc_mutate_after_insert(self, i: int, k: Any, v: Any) -> None:
-        _, s = self.subject(i)
-        if self.do_insert(i, k, v) is not True:
+    def scenario_mutate_after_insert(self, index: int, key: Any, value: Any) -> None:
+        _, subject = self.subject(index)
+        if self.do_insert(index, key, value) is not True:
             return
-        before = copy.deepcopy(v)
-        if not S.mutate(v):
+        before = copy.deepcopy(value)
+        if not strategies.mutate(value):
             return
-        got = self.raw_get(s, k)
-        self.a.check("ISO-INSERT-COPY", strict_equal(got, before), lambda: (
-            f"mutating the inserted value changed get({show(k)}) to {show(got)}"))
-        self.resync(s, k)
+        got = self.raw_get(subject, key)
+        self.asserter.check("ISO-INSERT-COPY", strict_equal(got, before), lambda: (
+            f"mutating the inserted value changed get({show(key)}) to {show(got)}"))
+        self.resync(subject, key)
 
-    def sc_mutate_after_get(self, i: int, k: Any, v: Any) -> None:
-        _, s = self.subject(i)
-        self.do_insert(i, k, v)
-        got = self.do_get(i, k)
-        e = self.here().get(token(k))
-        if e is None or got is None or not S.mutate(got):
+    def scenario_mutate_after_get(self, index: int, key: Any, value: Any) -> None:
+        _, subject = self.subject(index)
+        self.do_insert(index, key, value)
+        got = self.do_get(index, key)
+        entry = self.current_entries().get(key_token(key))
+        if entry is None or got is None or not strategies.mutate(got):
             return
-        again = self.raw_get(s, k)
-        self.a.check("ISO-GET-COPY", strict_equal(again, e.value), lambda: (
-            f"mutating a value returned by get changed get({show(k)}) to {show(again)}"))
-        self.resync(s, k)
+        again = self.raw_get(subject, key)
+        self.asserter.check("ISO-GET-COPY", strict_equal(again, entry.value), lambda: (
+            f"mutating a value returned by get changed get({show(key)}) to {show(again)}"))
+        self.resync(subject, key)
 
-    def sc_async(self, i: int, k: Any, v: Any) -> None:
-        self.do_get(i, k, "async")
-        self.do_insert(i, k, v, "async")
-        self.do_get(i, k, "async")
-        self.do_insert(i, k, self.tagged(v, "second"), "async")
-        self.do_get(i, k, "async")
+    def scenario_async(self, index: int, key: Any, value: Any) -> None:
+        self.do_get(index, key, "async")
+        self.do_insert(index, key, value, "async")
+        self.do_get(index, key, "async")
+        self.do_insert(index, key, self.tagged(value, "second"), "async")
+        self.do_get(index, key, "async")
 
-    def sc_async_after_insert(self, i: int, k: Any, v: Any) -> None:
+    def scenario_async_after_insert(self, index: int, key: Any, value: Any) -> None:
         """A miss through get_async, a sync insert, get_async again: a memoized future shows."""
-        self.do_get(i, k, "async")
-        self.do_insert(i, k, v)
-        self.do_get(i, k, "async")
+        self.do_get(index, key, "async")
+        self.do_insert(index, key, value)
+        self.do_get(index, key, "async")
 
     def tour(self) -> None:
         """Every scenario once with fixed data, so each clause is met in every run."""
-        caps, v = self.caps, (b"tour" if RICH_VALUES not in self.caps else ["tour", -0.0, ()])
+        caps = self.caps
+        value = b"tour" if RICH_VALUES not in caps else ["tour", -0.0, ()]
         probe = bytes(range(256)) * 256  # 64 KiB: how fast this target stores data
-        t0 = time.perf_counter()
+        started = time.perf_counter()
         self.do_insert(0, "tour-probe", [probe, 1] if RICH_VALUES in caps else probe)
         self.do_get(0, "tour-probe")
-        type(self).probe_seconds = time.perf_counter() - t0
-        for n, (a, b) in enumerate(S.DISTINCT_TYPED_PAIRS if TYPED_KEYS in caps
-                                   else S.DISTINCT_STR_PAIRS):
-            self.sc_distinct(n, a, b, v)
-        for n, val in enumerate(S.edge_values(caps)):
-            self.do_insert(n, f"tour-edge-value-{n}", val)
+        type(self).probe_seconds = time.perf_counter() - started
+        pairs = (strategies.DISTINCT_TYPED_PAIRS if TYPED_KEYS in caps
+                 else strategies.DISTINCT_STR_PAIRS)
+        for n, (key, other) in enumerate(pairs):
+            self.scenario_distinct(n, key, other, value)
+        for n, edge in enumerate(strategies.edge_values(caps)):
+            self.do_insert(n, f"tour-edge-value-{n}", edge)
             self.do_get(n, f"tour-edge-value-{n}")
-        for n, key in enumerate(S.edge_keys(caps)):
-            self.do_insert(n, key, self.tagged(v, f"edge key {n}"))
+        for n, key in enumerate(strategies.edge_keys(caps)):
+            self.do_insert(n, key, self.tagged(value, f"edge key {n}"))
             self.do_get(n, key)
         if TYPED_KEYS in caps:
-            for n, (a, b) in enumerate(S.TYPED_NEAR_MISS):
-                self.sc_near_miss(n, a, b, v)
-            for n in range(6):
-                a, b = S._twins_from("tw", n)[n]
-                self.sc_twins(0, a, b, v)
-        self.sc_insert_twice(0, "tour-twice", v, v)
+            for n, (key, other) in enumerate(strategies.TYPED_NEAR_MISS):
+                self.scenario_near_miss(n, key, other, value)
+            for how, key, twin in strategies.twin_pairs("tour-twin", 7):
+                self.scenario_twins(0, key, twin, self.tagged(value, how), how)
+        self.scenario_insert_twice(0, "tour-twice", value, value)
         if ASYNC in caps:
-            self.sc_async(0, "tour-async", v)
-            self.sc_async_after_insert(1, "tour-async-after-insert", v)
+            self.scenario_async(0, "tour-async", value)
+            self.scenario_async_after_insert(1, "tour-async-after-insert", value)
         if PERSISTENT in caps:
-            self.sc_insert_then_reopen(0, "tour-reopen", v)
+            self.scenario_insert_then_reopen(0, "tour-reopen", value)
         if VERSION in caps:
-            self.sc_version_roundtrip(0, "tour-version", v, 1)
+            self.scenario_version_roundtrip(0, "tour-version", value, 1)
         if RICH_VALUES in caps:
-            self.sc_mutate_after_insert(0, "tour-iso-in", [1, {"a": [2]}])
-            self.sc_mutate_after_get(0, "tour-iso-out", [1, {"a": [2]}])
+            self.scenario_mutate_after_insert(0, "tour-iso-in", [1, {"a": [2]}])
+            self.scenario_mutate_after_get(0, "tour-iso-out", [1, {"a": [2]}])
         if THREADS in caps:
-            self.burst(0, ["tour-burst-1", "tour-burst-2", "tour-burst-3"], v)
+            self.burst(0, ["tour-burst-1", "tour-burst-2", "tour-burst-3"], value)
 
 
 def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
                        ) -> type[CacheModelMachine]:
     """The machine class for this target: strategies and rules follow its capabilities."""
     caps = frozenset(target.capabilities)
-    keys_s = S.keys(caps)
-    values_s = S.values(caps)
-    inst = st.integers(0, 3)
+    keys_s = strategies.keys(caps)
+    values_s = strategies.values(caps)
+    instances = st.integers(0, 3)  #: which open instance an operation goes through
 
     class CacheMachine(CacheModelMachine):
         keys = Bundle("keys")
@@ -479,90 +207,93 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
             if self.replay_tour:
                 self.tour()
 
-        @rule(target=keys, i=inst, k=keys_s, v=values_s)
-        def insert_new(self, i: int, k: Any, v: Any) -> Any:
-            self.do_insert(i, k, v)
-            return k
+        @rule(target=keys, instance=instances, key=keys_s, value=values_s)
+        def insert_new(self, instance: int, key: Any, value: Any) -> Any:
+            self.do_insert(instance, key, value)
+            return key
 
-        @rule(i=inst, k=keys, v=values_s)
-        def insert_again(self, i: int, k: Any, v: Any) -> None:
-            self.do_insert(i, k, v)
+        @rule(instance=instances, key=keys, value=values_s)
+        def insert_again(self, instance: int, key: Any, value: Any) -> None:
+            self.do_insert(instance, key, value)
 
-        @rule(i=inst, k=st.one_of(keys, keys_s))
-        def get(self, i: int, k: Any) -> None:
-            self.do_get(i, k)
+        @rule(instance=instances, key=st.one_of(keys, keys_s))
+        def get(self, instance: int, key: Any) -> None:
+            self.do_get(instance, key)
 
-        @rule(i=inst, k=keys_s, v1=values_s, v2=values_s)
-        def insert_twice(self, i: int, k: Any, v1: Any, v2: Any) -> None:
-            self.sc_insert_twice(i, k, v1, v2)
+        @rule(instance=instances, key=keys_s, first=values_s, second=values_s)
+        def insert_twice(self, instance: int, key: Any, first: Any, second: Any) -> None:
+            self.scenario_insert_twice(instance, key, first, second)
 
-        @rule(i=inst, pair=S.distinct_pairs(caps), v=values_s)
-        def distinct_keys(self, i: int, pair: tuple[Any, Any], v: Any) -> None:
-            self.sc_distinct(i, pair[0], pair[1], v)
+        @rule(instance=instances, pair=strategies.distinct_pairs(caps), value=values_s)
+        def distinct_keys(self, instance: int, pair: tuple[Any, Any], value: Any) -> None:
+            self.scenario_distinct(instance, pair[0], pair[1], value)
 
-        @precondition(lambda self: self.big_done < 1 and self.big_size > 0)
-        @rule(i=inst, k=keys_s, seed=st.integers(0, 2**32))
-        def insert_big(self, i: int, k: Any, seed: int) -> None:
-            self.sc_big(i, k, seed)
+        @precondition(lambda self: self.big_inserts_done < 1 and self.big_size > 0)
+        @rule(instance=instances, key=keys_s, seed=st.integers(0, 2**32))
+        def insert_big(self, instance: int, key: Any, seed: int) -> None:
+            self.scenario_big(instance, key, seed)
 
         if TYPED_KEYS in caps:
-            @rule(i=inst, pair=S.typed_near_miss(), v=values_s)
-            def near_miss_keys(self, i: int, pair: tuple[Any, Any], v: Any) -> None:
-                self.sc_near_miss(i, pair[0], pair[1], v)
+            @rule(instance=instances, pair=strategies.typed_near_miss(), value=values_s)
+            def near_miss_keys(self, instance: int, pair: tuple[Any, Any], value: Any) -> None:
+                self.scenario_near_miss(instance, pair[0], pair[1], value)
 
-            @rule(i=inst, pair=S.twin_keys(), v=values_s)
-            def twin_keys(self, i: int, pair: tuple[Any, Any], v: Any) -> None:
-                self.sc_twins(i, pair[0], pair[1], v)
+            @rule(instance=instances, twins=strategies.twin_keys(), value=values_s)
+            def twin_keys(self, instance: int, twins: tuple[str, Any, Any], value: Any) -> None:
+                how, key, twin = twins
+                self.scenario_twins(instance, key, twin, value, how)
 
         if ASYNC in caps:
-            @rule(i=inst, k=st.one_of(keys, keys_s))
-            def get_async(self, i: int, k: Any) -> None:
-                self.do_get(i, k, "async")
+            @rule(instance=instances, key=st.one_of(keys, keys_s))
+            def get_async(self, instance: int, key: Any) -> None:
+                self.do_get(instance, key, "async")
 
-            @rule(target=keys, i=inst, k=keys_s, v=values_s)
-            def async_after_insert(self, i: int, k: Any, v: Any) -> Any:
-                self.sc_async_after_insert(i, k, v)
-                return k
+            @rule(target=keys, instance=instances, key=keys_s, value=values_s)
+            def async_after_insert(self, instance: int, key: Any, value: Any) -> Any:
+                self.scenario_async_after_insert(instance, key, value)
+                return key
 
-            @rule(target=keys, i=inst, k=st.one_of(keys, keys_s), v=values_s)
-            def insert_async(self, i: int, k: Any, v: Any) -> Any:
-                self.do_insert(i, k, v, "async")
-                return k
+            @rule(target=keys, instance=instances, key=st.one_of(keys, keys_s), value=values_s)
+            def insert_async(self, instance: int, key: Any, value: Any) -> Any:
+                self.do_insert(instance, key, value, "async")
+                return key
 
         if PERSISTENT in caps:
             @precondition(lambda self: len(self.subjects) < 3)
             @rule()
             def reopen(self) -> None:
                 self.subjects.append(self.subjects[-1].reopen())
-                self.check_all(len(self.subjects) - 1)
+                self.read_back_all(len(self.subjects) - 1)
 
-            @rule(i=inst, k=keys_s, v=values_s)
-            def insert_then_reopen(self, i: int, k: Any, v: Any) -> None:
-                self.sc_insert_then_reopen(i, k, v)
+            @rule(instance=instances, key=keys_s, value=values_s)
+            def insert_then_reopen(self, instance: int, key: Any, value: Any) -> None:
+                self.scenario_insert_then_reopen(instance, key, value)
 
         if VERSION in caps:
-            @rule(d=st.integers(0, 2))
-            def set_version(self, d: int) -> None:
-                self.switch(self.base_version + d)
+            @rule(offset=st.integers(0, 2))
+            def set_version(self, offset: int) -> None:
+                self.switch(self.base_version + offset)
 
-            @rule(i=inst, k=keys_s, v=values_s, d=st.integers(1, 2))
-            def version_roundtrip(self, i: int, k: Any, v: Any, d: int) -> None:
-                self.sc_version_roundtrip(i, k, v, d)
+            @rule(instance=instances, key=keys_s, value=values_s, offset=st.integers(1, 2))
+            def version_roundtrip(self, instance: int, key: Any, value: Any, offset: int) -> None:
+                self.scenario_version_roundtrip(instance, key, value, offset)
 
         if RICH_VALUES in caps:
-            @rule(i=inst, k=keys_s, v=S.mutable_values())
-            def mutate_after_insert(self, i: int, k: Any, v: Any) -> None:
-                self.sc_mutate_after_insert(i, k, v)
+            @rule(instance=instances, key=keys_s, value=strategies.mutable_values())
+            def mutate_after_insert(self, instance: int, key: Any, value: Any) -> None:
+                self.scenario_mutate_after_insert(instance, key, value)
 
-            @rule(i=inst, k=keys_s, v=S.mutable_values())
-            def mutate_after_get(self, i: int, k: Any, v: Any) -> None:
-                self.sc_mutate_after_get(i, k, v)
+            @rule(instance=instances, key=keys_s, value=strategies.mutable_values())
+            def mutate_after_get(self, instance: int, key: Any, value: Any) -> None:
+                self.scenario_mutate_after_get(instance, key, value)
 
         if THREADS in caps:
-            @rule(i=inst, ks=st.lists(S.str_keys(), min_size=2, max_size=4, unique=True),
-                  v=values_s)
-            def thread_burst(self, i: int, ks: list[Any], v: Any) -> None:
-                self.burst(i, [k for k in ks if token(k) not in self.here()], v)
+            @rule(instance=instances, burst_keys=st.lists(strategies.str_keys(), min_size=2,
+                                                          max_size=4, unique=True),
+                  value=values_s)
+            def thread_burst(self, instance: int, burst_keys: list[Any], value: Any) -> None:
+                fresh = [k for k in burst_keys if key_token(k) not in self.current_entries()]
+                self.burst(instance, fresh, value)
 
     CacheMachine.replay_tour = False
     CacheMachine.target = target
@@ -592,11 +323,11 @@ def run_tour(machine: type[CacheModelMachine]) -> tuple[str, str] | None:
     """Run the tour once, outside Hypothesis: (clause id, message) of its first failure."""
     from ._harness import ClauseFailure
 
-    m = machine()
+    tour_machine = machine()
     try:
-        m.tour()
+        tour_machine.tour()
     except ClauseFailure as failure:
         return failure.clause_id, str(failure)
     finally:
-        m.teardown()
+        tour_machine.teardown()
     return None

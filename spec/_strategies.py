@@ -8,7 +8,7 @@ every run, not by luck.
 
 from __future__ import annotations
 
-import random
+import struct
 from typing import Any
 
 from hypothesis import strategies as st
@@ -81,12 +81,6 @@ def bytes_values() -> st.SearchStrategy[bytes]:
 
 def values(caps: frozenset[str]) -> st.SearchStrategy[Any]:
     return rich_values() if RICH_VALUES in caps else bytes_values()
-
-
-def big_value(caps: frozenset[str], size: int = 3 << 20) -> st.SearchStrategy[Any]:
-    """A value of several MB (random, incompressible), wrapped when the target takes rich values."""
-    raw = st.integers(0, 2**32).map(lambda seed: random.Random(seed).randbytes(size))
-    return raw.map(lambda b: [b, 1]) if RICH_VALUES in caps else raw
 
 
 def mutable_values() -> st.SearchStrategy[Any]:
@@ -167,23 +161,75 @@ def typed_near_miss() -> st.SearchStrategy[tuple[Any, Any]]:
     return st.sampled_from(TYPED_NEAR_MISS).flatmap(lambda p: st.sampled_from([p, (p[1], p[0])]))
 
 
-def _twins_from(s: str, n: int) -> list[tuple[Any, Any]]:
-    big = 2**70 + n
-    # Frozensets 1 and 9 share a hash slot in a small table: build order decides iteration order.
+# -- twin keys: equal under the key rules (reference/_keys.py), same types recursively, yet
+# built differently. A cache that names entries by representation splits them.
+_QUIET_NAN = 0x7FF8000000000000
+
+
+def _nan(bits: int) -> float:
+    """The float with these IEEE-754 bits (a NaN for a quiet-NaN pattern)."""
+    return struct.unpack(">d", bits.to_bytes(8, "big"))[0]
+
+
+def _copy_bytes(b: bytes) -> bytes:
+    """Equal bytes that are a different object, built by slicing a longer buffer."""
+    return (b"#" + b)[1:] if len(b) > 1 else b
+
+
+def base_twins(text: str, number: int) -> list[tuple[str, Any, Any]]:
+    """``(how they differ, a, b)``: one pair per way of building equal keys differently.
+
+    ``text`` (two or more characters) and ``number`` only vary the data; every kind is there.
+    """
+    big = 2**70 + number
+    same_big = int(str(big))
+    ratio = number / 7 + 0.1
+    text_copy = _copy_str(text)
+    pair = (text, number)
     return [
-        ((s, s), (s, _copy_str(s))),
-        ((big, big), (big, int(str(big)))),
-        ((s.encode(), s.encode()), (s.encode(), bytes(bytearray(s.encode())))),
-        (frozenset([1, 9, s]), frozenset([s, 9, 1])),
-        ((frozenset([9, 1]), s), (frozenset([1, 9]), _copy_str(s))),
-        (((s,), (s,)), ((s,), (_copy_str(s),))),
+        ("-0.0 and 0.0", 0.0, -0.0),
+        ("NaNs of different sign", _nan(_QUIET_NAN), _nan(_QUIET_NAN | 1 << 63)),
+        ("NaNs of different payload", _nan(_QUIET_NAN), _nan(_QUIET_NAN + 1 + number % 4096)),
+        ("a float computed and parsed", ratio, float(repr(ratio))),
+        ("a big int computed and parsed", big, same_big),
+        ("a big int computed and decoded from bytes", big,
+         int.from_bytes(big.to_bytes(10, "big"), "big")),
+        ("a str and its copy joined from characters", text, text_copy),
+        ("a str and its copy decoded from bytes", text, text.encode().decode()),
+        ("bytes encoded and sliced from a buffer", text.encode(), _copy_bytes(text.encode())),
+        ("bytes and bytes rebuilt from a bytearray", text.encode(),
+         bytes(bytearray(text.encode()))),
+        ("a tuple sharing one str and one with a copy", (text, text), (text, text_copy)),
+        ("a tuple sharing one tuple and one with a copy", (pair, pair), (pair, (text_copy, number))),
+        ("nested tuples sharing a str and with a copy", ((text,), (text,)), ((text,), (text_copy,))),
+        ("a frozenset built in two orders", frozenset([1, 9, text]), frozenset([text, 9, 1])),
+        ("a frozenset with colliding hashes built in two orders (hash(-1) == hash(-2))",
+         frozenset([-1, -2, text]), frozenset([text, -2, -1])),
+        ("a frozenset of twins built in two orders", frozenset([(0.0, text), big]),
+         frozenset([same_big, (-0.0, text_copy)])),
     ]
 
 
-def twin_keys() -> st.SearchStrategy[tuple[Any, Any]]:
-    """Pairs of equal keys (same types) made of different objects."""
-    return st.tuples(st.text(min_size=2, max_size=6), st.integers(0, 1000), st.integers(0, 5)) \
-        .map(lambda t: _twins_from(t[0], t[1])[t[2]])
+def twin_pairs(text: str, number: int) -> list[tuple[str, Any, Any]]:
+    """Every base twin alone, inside a tuple and inside a frozenset."""
+    out: list[tuple[str, Any, Any]] = []
+    for how, a, b in base_twins(text, number):
+        out.append((how, a, b))
+        out.append((f"{how}, inside a tuple", (a, text), (b, _copy_str(text))))
+        out.append((f"{how}, inside a frozenset", frozenset([a, "member"]),
+                    frozenset(["member", b])))
+    return out
+
+
+TWIN_KINDS = len(twin_pairs("ab", 0))
+
+
+def twin_keys() -> st.SearchStrategy[tuple[str, Any, Any]]:
+    """``(how they differ, a, b)``: equal keys (same types, the key rules' equality) built
+    differently."""
+    return st.tuples(st.text(min_size=2, max_size=6), st.integers(0, 1000),
+                     st.integers(0, TWIN_KINDS - 1)) \
+        .map(lambda drawn: twin_pairs(drawn[0], drawn[1])[drawn[2]])
 
 
 # -- values that fail to serialize ----------------------------------------------------------

@@ -96,6 +96,20 @@ def test_pickle_keys_split_equal_tuples(tmp_path: Path) -> None:
     assert c.get((s, "".join(["a", "b"]))) is None
 
 
+def test_float_bits_keys_split_equal_floats() -> None:
+    c = catalogue.FloatBitsKeyMemory()
+    assert c.insert((0.0, "k"), 1) is True
+    assert c.get((-0.0, "k")) is None  # equal keys, two entries
+    assert c.insert(-0.0, 2) is True and c.insert(0.0, 3) is True
+
+
+def test_evicting_memory_forgets_the_oldest_entries() -> None:
+    c = catalogue.EvictingMemory()
+    for n in range(501):
+        assert c.insert(n, n) is True
+    assert c.get(0) is None and c.get(1) == 1 and c.get(500) == 500
+
+
 def test_stale_blocks_insert_under_new_version(tmp_path: Path) -> None:
     c = catalogue.StaleBlocksDisk()
     c.base_dir = tmp_path

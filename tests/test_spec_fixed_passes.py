@@ -10,7 +10,7 @@ import pytest
 import cachespec.spec as spec
 from cachespec.conformance import resolve_target
 from cachespec.spec import Violation
-from cachespec.spec._toy import ToyTarget
+from _toy import ToyTarget
 
 _MUTANTS = "cachespec.conformance.mutants._catalogue"
 

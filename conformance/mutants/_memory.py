@@ -6,6 +6,7 @@ Every class here is a deliberate bug (see the catalogue): the checks must catch 
 from __future__ import annotations
 
 import copy
+import struct
 import threading
 import time
 from typing import Any
@@ -258,3 +259,47 @@ class NegativeCacheMemory(InMemoryCache):
     def _insert_encoded(self, ekey: bytes, data: bytes) -> bool:
         self._misses().pop(ekey, None)
         return super()._insert_encoded(ekey, data)
+
+
+# -- appended: equal keys split by representation, eviction ------------------------------------
+def _float_bits(key: Any) -> bytes:
+    """The IEEE-754 bits of every float in ``key`` (frozenset members in a canonical order)."""
+    if type(key) is float:
+        return struct.pack(">d", key)
+    if type(key) is tuple:
+        return b"".join(_float_bits(member) for member in key)
+    if type(key) is frozenset:
+        return b"".join(sorted(_float_bits(member) for member in key))
+    return b""
+
+
+class FloatBitsKeyMemory(InMemoryCache):
+    """Float keys are named by their bits: -0.0 and 0.0, or two NaNs, become two entries."""
+
+    intended_clause = "KEY-EQUAL-SAME"
+
+    def get(self, key: Any) -> Any | None:
+        data = self._entries.get(encode_key(key) + _float_bits(key))
+        return None if data is None else decode_value(data)
+
+    def insert(self, key: Any, value: Any) -> bool:
+        return self._insert_encoded(encode_key(key) + _float_bits(key), encode_value(value))
+
+
+class EvictingMemory(InMemoryCache):
+    """Keeps only the newest 500 entries: older ones vanish silently (a bounded cache)."""
+
+    intended_clause = "CORE-RETAIN"
+    limit = 500
+
+    def _insert_encoded(self, ekey: bytes, data: bytes) -> bool:
+        with self._lock:
+            if ekey in self._entries:
+                return False
+            self._entries[ekey] = data
+            while len(self._entries) > self.limit:
+                del self._entries[next(iter(self._entries))]  # the oldest (dicts keep order)
+            return True
+
+
+__all__ += ["EvictingMemory", "FloatBitsKeyMemory"]

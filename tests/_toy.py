@@ -1,7 +1,8 @@
 """Tiny targets for the spec's own tests: a dict target and a directory target, each with
 optional, named bugs so tests can show that a clause catches them.
 
-They are deliberately small and are *not* the reference implementation.
+They are deliberately small and are *not* the reference implementation. Test-only: this lives
+in tests/, not in the installed package.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import _subject as cap
+import cachespec.spec as cap
 
 
 class ToyError(ValueError):
@@ -32,7 +33,9 @@ def _canon(x: Any) -> str:
         return f"{t.__name__}(" + ",".join(_canon(e) for e in x) + ")"
     if t in (set, frozenset):
         return f"{t.__name__}(" + ",".join(sorted(_canon(e) for e in x)) + ")"
-    if t in (type(None), bool, int, str, bytes, float):
+    if t is float:  # the reference's key rules: -0.0 is 0.0, every NaN is one key
+        return "float:nan" if x != x else f"float:{x + 0.0!r}"
+    if t in (type(None), bool, int, str, bytes):
         return f"{t.__name__}:{x!r}"
     raise ToyError(f"unsupported key type {t.__name__}")
 
@@ -106,6 +109,10 @@ class ToySubject:
         return _loads(b[8:])
 
     def insert(self, key: Any, value: Any) -> bool:
+        if "insert-raises-empty" in self.target.bugs and key == "":
+            raise ToyError("cannot store the empty key")
+        if "store-nothing" in self.target.bugs:
+            return False
         name = self._name(key)
         if self.storage is None:
             b = value if "share" in self.target.bugs else _dumps(value)

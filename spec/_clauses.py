@@ -69,7 +69,8 @@ CLAUSES: tuple[Clause, ...] = (
     _c("KEY-DISTINCT", "MUST", "Keys that are not equal address different entries (no merging "
        "by str(), hash or dropped types: 1/'1', 'a'/b'a', -1/-2).", set(), (_M,)),
     _c("KEY-EQUAL-SAME", "MUST", "Equal keys address the same entry however they are built "
-       "(shared or copied sub-objects, frozensets built in different orders).", {TYPED_KEYS},
+       "(shared or copied sub-objects, -0.0 and 0.0, numbers and strings computed or parsed, "
+       "frozensets built in different orders).", {TYPED_KEYS},
        (_M,)),
     _c("KEY-TYPED-DISTINCT", "SHOULD", "Keys equal under == but of different types (1/True/1.0, "
        "0/False/0.0, (1,)/(True,)) are distinct keys.", {TYPED_KEYS}, (_M,)),

@@ -42,8 +42,7 @@ def test_twins_are_one_key_of_the_same_types_built_differently(text: str, number
 
 def test_twins_cover_every_kind_of_representation() -> None:
     kinds = " / ".join(how for how, _, _ in base_twins("ab", 1))
-    for needed in ("-0.0", "NaNs of different sign", "NaNs of different payload",
-                   "float computed", "big int", "str", "bytes", "sharing", "frozenset built in "
+    for needed in ("-0.0", "float computed", "big int", "str", "bytes", "sharing", "frozenset built in "
                    "two orders", "colliding hashes", "nested"):
         assert needed in kinds, needed
     pairs = twin_pairs("ab", 1)
@@ -51,9 +50,8 @@ def test_twins_cover_every_kind_of_representation() -> None:
     # the numeric twins really differ in representation
     zero, minus_zero = base_twins("ab", 1)[0][1:]
     assert struct.pack(">d", zero) != struct.pack(">d", minus_zero)
-    nan_a, nan_b = base_twins("ab", 1)[2][1:]
-    assert math.isnan(nan_a) and math.isnan(nan_b)
-    assert struct.pack(">d", nan_a) != struct.pack(">d", nan_b)
+    assert not any(isinstance(x, float) and math.isnan(x)  # NaN != NaN: not a MUST twin
+                   for _, a, b in base_twins("ab", 1) for x in (a, b))
     assert token(zero) != token(minus_zero)  # as values they stay different
 
 

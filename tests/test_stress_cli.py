@@ -87,7 +87,7 @@ def test_keys_are_skewed_and_epochs_fresh() -> None:
 
 
 def test_reads_of_a_corrupted_key_must_not_return_garbage() -> None:
-    from cachespec.stress._run import _garbage_reads
+    from cachespec.stress._judge import garbage_reads as _garbage_reads
 
     def op(ev: str, i: int, op: str, **kw: object) -> dict:
         return {"ev": ev, "t": i, "pid": 1, "id": i, "op": op, "key": "'k'", **kw}

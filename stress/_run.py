@@ -76,7 +76,6 @@ def run_stress(cfg: StressConfig) -> StressResult:
     fleet = Fleet(ctx, shared, configs, writer, restart_until=fault_stop)
     watch = StallWatch(shared, fleet, cfg.workload, cfg.stuck_timeout, writer)
     injectors: list[Any] = []
-    subject = None
     wl = cfg.workload
 
     def hot_keys() -> list[str]:
@@ -86,9 +85,9 @@ def run_stress(cfg: StressConfig) -> StressResult:
     if "kill" in faults:
         injectors.append(KillFault(fleet, shared, rng, cfg.kill_interval, fault_stop))
     if "corrupt" in faults:
-        subject = target.open(storage)
-        injectors.append(CorruptFault(subject.entry_files, writer, rng, cfg.corrupt_interval,
-                                      fault_stop, _key_file(target, subject, wl, t0, groups, rng)))
+        injectors.append(CorruptFault(lambda: target.open(storage), writer, rng,
+                                      cfg.corrupt_interval, fault_stop,
+                                      _key_file(target, storage, wl, t0, groups, rng)))
     if "lockholder" in faults:
         injectors.append(LockHolderFault(ctx, cfg.target, str(storage), hot_keys, writer, rng,
                                          cfg.lockholder_interval, fault_stop, groups[0][1]))
@@ -132,8 +131,6 @@ def run_stress(cfg: StressConfig) -> StressResult:
             fleet.kill(index, reason="harness-exit")
         if cfg.progress:
             sys.stderr.write("\n")
-        if subject is not None:
-            subject.close()
     elapsed = time.monotonic() - t0
     writer.meta(event="end", elapsed=elapsed)
     writer.close()
@@ -163,24 +160,28 @@ def run_stress(cfg: StressConfig) -> StressResult:
                         checked=cfg.check, root=str(root) if root is not None else None)
 
 
-def _key_file(target: Any, subject: Any, wl: Workload, t0: float,
+def _key_file(target: Any, storage: Path, wl: Workload, t0: float,
               groups: list[tuple[str | None, int | None]], rng: random.Random
-              ) -> Callable[[], tuple[Path, str] | None] | None:
+              ) -> Callable[[Any], tuple[Path, str] | None] | None:
     """A picker of (entry file, repr(key)) for a key the workers use now, in a random version
     group (the version can change where a key lives); None if the target hides its files."""
-    hook = entry_path_hook(subject)
-    if hook is None:
-        return None
+    probe = target.open(storage)
+    try:
+        if entry_path_hook(probe) is None:
+            return None
+    finally:
+        probe.close()
     chooser = wl.chooser(-1)
     base = groups[0][1]
 
-    def pick() -> tuple[Path, str] | None:
+    def pick(subject: Any) -> tuple[Path, str] | None:
+        hook = entry_path_hook(subject)
         key = wl.key(chooser.key_at(time.monotonic() - t0))
         version = rng.choice(groups)[1]
         try:
             if version is not None:
                 target.set_version(version)
-            return Path(hook(key)), repr(key)
+            return Path(hook(key)), repr(key)  # type: ignore[misc]
         except Exception:
             return None
         finally:

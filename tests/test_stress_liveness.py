@@ -177,3 +177,35 @@ def test_all_faults_pass_beside_two_cpu_burners(tmp_path: Path) -> None:
     assert "verdict: ok, 0 violations" in proc.stdout
     assert list(tmp_path.glob("cachespec-*")) == []
 
+
+
+def test_the_corrupter_holds_no_open_instance_between_ticks(tmp_path: Path) -> None:
+    """Workers are forked between the parent's ticks: the corrupter must have closed the
+    instance it used, so no child inherits an open one."""
+    import random
+
+    from cachespec.stress._faults import CorruptFault
+
+    entry = tmp_path / "entry"
+    entry.write_bytes(b"x" * 64)
+    opened: list[Any] = []
+
+    class Subject:
+        closed = False
+
+        def entry_files(self) -> Any:
+            return iter([entry])
+
+        def close(self) -> None:
+            self.closed = True
+
+    def open_subject() -> Subject:
+        opened.append(Subject())
+        return opened[-1]
+
+    writer = _Writer()
+    fault = CorruptFault(open_subject, writer, random.Random(1), 0.5, float("inf"))
+    fault.tick(fault.due)
+    assert len(opened) == 1 and opened[0].closed
+    [rec] = writer.records
+    assert rec["fault"] == "corrupt" and rec["file"] == str(entry)

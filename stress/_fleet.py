@@ -120,6 +120,12 @@ class StallWatch:
                              stalled_s=round(now - self.busy_since, 3))
         return self.stuck_workers()
 
+    def unflagged(self) -> int:
+        """Ops in flight not (yet) recorded as stuck."""
+        return sum(1 for index in self.fleet.live() for slot in self.fleet.slots(index)
+                   if (op := self.shared.in_flight(slot)) is not None
+                   and (slot, op[3]) not in self.flagged)
+
     def stuck_workers(self) -> list[int]:
         out = []
         for index in self.fleet.live():

@@ -12,6 +12,8 @@ Everything the judge needs is therefore IN the history, as ``{"ev": "meta", ...}
 - the final reads: ``{"final_reads": {key_id: digest | null | {"error": name}}, "group"}``.
 
 Each violation carries a clause id of the spec (``cachespec.spec`` clause registry).
+Cost: the linear checker, plus one pass per version group (durability) and per lock-holder
+kill (lock release): linear in the history for a fixed number of groups and kills.
 """
 
 from __future__ import annotations

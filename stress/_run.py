@@ -118,9 +118,12 @@ def run_stress(cfg: StressConfig) -> StressResult:
                 if now >= deadline or (budget_only and all(
                         shared.done[s] >= (per_thread or 0) for s in others)):
                     fleet.kill(index, reason="stuck")
-            if now >= deadline and watch.quiet(now) > cfg.stuck_timeout:
-                for index in fleet.live():  # nothing completes any more: end the run
-                    fleet.kill(index, reason="run-end")
+            if (now >= deadline or per_thread is not None) \
+                    and watch.quiet(now) > cfg.stuck_timeout and not watch.unflagged():
+                # Nothing completes any more and every op in flight is recorded as stuck:
+                # end the run (a worker with no op in flight may hang outside one).
+                for index in fleet.live():
+                    fleet.kill(index, reason="stuck" if index in stuck else "run-end")
             time.sleep(_TICK)
     finally:
         shared.stop.value = 1

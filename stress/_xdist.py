@@ -3,9 +3,10 @@
 Every test that uses the ``stress_slice`` fixture runs a slice of a stress run (worker processes
 and faults, see ``_run``) on the session's one cache directory and writes its histories to the
 session's one history directory, both named by xdist's ``testrun_uid``: so under ``pytest -n N``
-the slices of all xdist workers contend for the same entries. The merged history is checked
-once, in the controller, at the end of the session (final reads, register checks, durability,
-liveness); a violation fails the run. Without xdist (``-n 0``) the one process is the controller.
+the slices of all xdist workers contend for the same entries. The merged history is judged
+once, in the controller, at the end of the session: the final reads are recorded in it, then
+``judge`` (the same function as ``cachespec stress`` and ``cachespec verify``) decides; a
+violation fails the run. Without xdist (``-n 0``) the one process is the controller.
 
 Across hosts (``--tx ssh=...``) the cache and history directories must be one shared path
 (``--stress-dir`` on a shared file system); the check then skips every real-time test, since the

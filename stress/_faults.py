@@ -215,6 +215,8 @@ class LockHolderFault:
             return
         if not self.held_at:
             self.held_at = now
+            self.writer.meta(fault="lockholder-holding", key=repr(self.key),
+                             t_held=time.monotonic_ns())
         elif now - self.held_at >= self.HOLD:
             self._kill()
             t_kill = time.monotonic_ns()

@@ -140,6 +140,10 @@ def test_live_verify_and_session_give_one_verdict(tmp_path: Path, target: str,
     metas = [e for e in events if e["ev"] == "meta"]
     if faults in FAULT_RECORD:  # the fault is IN the history, so any judge can excuse it
         assert any(m.get("fault") == FAULT_RECORD[faults] for m in metas), res.faults
+    if faults == "lockholder":  # taking the lock, then dying with it
+        taken = [m["t_held"] for m in metas if m.get("fault") == "lockholder-holding"]
+        kills = [m["t_kill"] for m in metas if m.get("fault") == "lockholder"]
+        assert taken and kills and min(taken) < min(kills)
     assert any("final_reads" in m for m in metas)
     assert all(isinstance(v, StressViolation) and v.clause for v in res.violations)
 

@@ -12,7 +12,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -117,16 +117,19 @@ class CorruptFault:
     The corrupter is one more writer, of garbage. Where the target tells a key's file, it picks
     a recently used key and corrupts that key's entry, and its meta event names the key, so the
     checker can excuse exactly that key. Otherwise it corrupts any entry file (``key`` null).
+
+    It opens the target (``open_subject``) for one tick at a time and closes it again: the
+    parent forks workers between ticks, and no child may inherit an open instance.
     """
 
     TRIES = 8  # recent keys to try per tick for one that has an entry file
 
-    def __init__(self, entry_files: Callable[[], Iterator[Path]], writer: Writer,
+    def __init__(self, open_subject: Callable[[], Any], writer: Writer,
                  rng: random.Random, interval: float, stop_at: float,
-                 key_file: Callable[[], tuple[Path, str] | None] | None = None) -> None:
-        self.entry_files, self.writer, self.rng = entry_files, writer, rng
+                 key_file: Callable[[Any], tuple[Path, str] | None] | None = None) -> None:
+        self.open_subject, self.writer, self.rng = open_subject, writer, rng
         self.interval, self.stop_at = interval, stop_at
-        self.key_file = key_file  # -> (entry file of a recent key, repr(key)) or None
+        self.key_file = key_file  # subject -> (entry file of a recent key, repr(key)) or None
         self.due = time.monotonic() + interval
         self.counts = {"truncate": 0, "garbage": 0}
 
@@ -134,15 +137,22 @@ class CorruptFault:
         if now < self.due or now >= self.stop_at:
             return
         self.due = now + self.interval * self.rng.uniform(0.5, 1.5)
+        subject = self.open_subject()
+        try:
+            self._tick(subject)
+        finally:
+            subject.close()
+
+    def _tick(self, subject: Any) -> None:
         if self.key_file is not None:
             for _ in range(self.TRIES):
-                found = self.key_file()
+                found = self.key_file(subject)
                 if found is not None and found[0].is_file():
                     self.corrupt(*found)
                     return
             return
         try:
-            files = list(self.entry_files())
+            files: list[Path] = list(subject.entry_files())
         except OSError:
             return
         if files:
@@ -205,6 +215,8 @@ class LockHolderFault:
             return
         if not self.held_at:
             self.held_at = now
+            self.writer.meta(fault="lockholder-holding", key=repr(self.key),
+                             t_held=time.monotonic_ns())
         elif now - self.held_at >= self.HOLD:
             self._kill()
             t_kill = time.monotonic_ns()

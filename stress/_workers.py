@@ -164,9 +164,9 @@ def lockholder_main(cfg: LockHolderConfig, holding: Any) -> None:
 
 
 def final_reads_main(target_name: str, storage: str, version: int | None, keys: list[Any],
-                     out: str, progress: Any) -> None:
+                     out: str, done: Any) -> None:
     """A fresh process reads every key; writes ``{repr(key): digest | None | {"error": name}}``.
-    ``progress[0]`` is the start time of the read in flight (0: none)."""
+    ``done.value`` counts the keys read so far: the parent's measure of progress."""
     import json
 
     from cachespec.conformance import resolve_target
@@ -177,12 +177,11 @@ def final_reads_main(target_name: str, storage: str, version: int | None, keys: 
     subject = target.open(Path(storage))
     reads: dict[str, Any] = {}
     for key in keys:
-        progress[0] = time.monotonic()  # the parent flags one read hanging, not a slow total
         try:
             reads[repr(key)] = result_digest(subject.get(key))
         except Exception as err:
             reads[repr(key)] = {"error": type(err).__name__}
-        progress[0] = 0.0
+        done.value += 1
     tmp = out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(reads, f)

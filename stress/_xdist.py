@@ -3,9 +3,10 @@
 Every test that uses the ``stress_slice`` fixture runs a slice of a stress run (worker processes
 and faults, see ``_run``) on the session's one cache directory and writes its histories to the
 session's one history directory, both named by xdist's ``testrun_uid``: so under ``pytest -n N``
-the slices of all xdist workers contend for the same entries. The merged history is checked
-once, in the controller, at the end of the session (final reads, register checks, durability,
-liveness); a violation fails the run. Without xdist (``-n 0``) the one process is the controller.
+the slices of all xdist workers contend for the same entries. The merged history is judged
+once, in the controller, at the end of the session: the final reads are recorded in it, then
+``judge`` (the same function as ``cachespec stress`` and ``cachespec verify``) decides; a
+violation fails the run. Without xdist (``-n 0``) the one process is the controller.
 
 Across hosts (``--tx ssh=...``) the cache and history directories must be one shared path
 (``--stress-dir`` on a shared file system); the check then skips every real-time test, since the
@@ -24,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from cachespec.stress._run import StressConfig, StressResult, check_run, run_stress, used_keys
+from cachespec.stress._config import StressConfig, StressResult
+from cachespec.stress._run import run_stress
 from cachespec.stress._workload import Workload
 
 DEFAULT_TARGET = "reference-disk"
@@ -122,45 +124,40 @@ def stress_slice(request: pytest.FixtureRequest) -> Iterator[StressSlice]:
 
 
 def check_session(root: Path) -> tuple[list[Any], str]:
-    """Check every slice's history under ``root``: (violations, one-line summary)."""
-    from cachespec.stress._history import read_history
-    from cachespec.stress._checker import StressViolation
+    """Judge every slice's history under ``root``: (violations, one-line summary).
 
-    files = sorted(str(p) for p in (root / "history").glob("*.jsonl"))
-    events = read_history(files)
+    The final reads are made here, once for the whole session, and recorded in the session's
+    history; the verdict is then ``judge(history)``, exactly what ``cachespec verify`` gives
+    for ``root/history``. A history that already holds final reads is judged as it is.
+    """
+    from cachespec.stress._final import final_reads, used_keys
+    from cachespec.stress._history import read_history
+    from cachespec.stress._judge import judge
+
+    history = root / "history"
+    events = read_history(sorted(history.glob("*.jsonl")))
     parents = [e for e in events if e["ev"] == "meta" and e.get("role") == "parent"]
     if not parents:
         return [], ""
-    targets = {p["target"] for p in parents}
     hosts = {p.get("host") for p in parents}
-    clock = len(hosts) <= 1  # clocks of different hosts cannot be compared
-    versions: dict[str | None, int | None] = {}
-    for p in parents:
-        for g, v in p.get("group_versions") or [[None, None]]:
-            if versions.get(g) is None:
-                versions[g] = v
-    keys = used_keys(events)
-    violations: list[Any] = []
-    for e in events:  # liveness violations the slices saw while running
-        if e["ev"] == "meta" and e.get("event") in ("stuck", "worker-died"):
-            what = (f"{e.get('op')} in flight for over {e.get('since_s')} s"
-                    if e["event"] == "stuck" else f"exit code {e.get('exitcode')}")
-            violations.append(StressViolation(
-                e["event"], e.get("key", "-"), "CONC-LIVENESS",
-                f"{e['event']} in a slice (pid {e.get('victim')}): {what}", []))
-    from cachespec.conformance import resolve_target
-
-    for target in sorted(targets):
-        error_type = resolve_target(target).error_type.__name__
-        violations.extend(check_run(
-            target, root / "cache", root / "history", events, keys,
-            sorted(versions.items(), key=lambda kv: str(kv[0])), error_type=error_type,
-            timeout=30.0, clock=clock))
+    if not any(e["ev"] == "meta" and "final_reads" in e for e in events):
+        versions: dict[str | None, int | None] = {}
+        for p in parents:
+            for g, v in p.get("group_versions") or [[None, None]]:
+                if versions.get(g) is None:
+                    versions[g] = v
+        groups = sorted(versions.items(), key=lambda kv: str(kv[0]))
+        keys = used_keys(events)
+        timeout = max(float(p.get("stall_timeout") or 10.0) for p in parents)
+        for n, target in enumerate(sorted({p["target"] for p in parents})):
+            final_reads(target, root / "cache", history / f"session-final-{n}.jsonl", keys,
+                        groups, timeout)
+        events = read_history(sorted(history.glob("*.jsonl")))
+    files = len(list(history.glob("*.jsonl")))
     ops = sum(1 for e in events if e["ev"] in ("ok", "fail"))
-    summary = (f"{len(files)} history files, {ops} ops on {len(keys)} keys by "
-               f"{len(parents)} slices on {len(hosts)} host(s)"
-               + ("" if clock else " (clock-free checks only)"))
-    return violations, summary
+    summary = (f"{files} history files, {ops} ops by {len(parents)} slices on {len(hosts)} "
+               f"host(s)" + ("" if len(hosts) <= 1 else " (clock-free checks only)"))
+    return judge(events), summary
 
 
 @pytest.hookimpl(trylast=True)

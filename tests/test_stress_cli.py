@@ -17,18 +17,29 @@ from cachespec.stress._workload import (
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, timeout: float = 120, tmp: Path | None = None
+         ) -> subprocess.CompletedProcess[str]:
+    """Run ``cachespec stress``; ``tmp`` becomes its temp dir, so what it leaves is seen."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if tmp is not None:
+        tmp.mkdir(exist_ok=True)
+        env["TMPDIR"] = str(tmp)
     return subprocess.run([sys.executable, "-m", "cachespec", "stress", *args], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _left(tmp: Path) -> list[str]:
+    return sorted(p.name for p in tmp.glob("cachespec-*"))
 
 
 def test_clean_run_reports_json_and_exits_0(tmp_path) -> None:
     out = tmp_path / "report.json"
     hist = tmp_path / "merged.jsonl"
     proc = _cli("reference-disk", "--procs", "2", "--threads", "2", "--duration", "2",
-                "--json", str(out), "--history", str(hist))
+                "--json", str(out), "--history", str(hist), tmp=tmp_path / "t")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _left(tmp_path / "t") == [], "a passing run removes its temporary directory"
+    assert "kept" not in proc.stdout
     report = json.loads(out.read_text())
     assert report["ops"] > 0 and report["ops_per_s"] > 0
     assert report["violations"] == [] and report["verdict"] == "ok"
@@ -40,12 +51,25 @@ def test_clean_run_reports_json_and_exits_0(tmp_path) -> None:
 
 def test_violations_exit_1_with_excerpts(tmp_path) -> None:
     proc = _cli("tests.stress_mutants:CheckThenCreate", "--procs", "3", "--threads", "3",
-                "--duration", "4", "--json", "-")
+                "--duration", "4", "--json", "-", tmp=tmp_path / "t")
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
     assert report["violations"]
     v = report["violations"][0]
     assert {"kind", "key", "excerpt", "clause"} <= set(v) and v["excerpt"]
+    # A failing run keeps its history (not the bulky entries) and says where.
+    [kept] = (tmp_path / "t").glob("cachespec-stress-*")
+    assert report["kept"] == str(kept / "history") and f"kept in {kept / 'history'}" in proc.stderr
+    assert any((kept / "history").glob("*.jsonl")) and not (kept / "cache").exists()
+
+
+def test_keep_keeps_a_passing_run(tmp_path) -> None:
+    proc = _cli("reference-disk", "--procs", "1", "--threads", "1", "--duration", "1", "--keep",
+                tmp=tmp_path / "t")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [kept] = (tmp_path / "t").glob("cachespec-stress-*")
+    assert (kept / "cache").is_dir() and any((kept / "history").glob("*.jsonl"))
+    assert f"kept in {kept}" in proc.stdout
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -87,7 +111,7 @@ def test_keys_are_skewed_and_epochs_fresh() -> None:
 
 
 def test_reads_of_a_corrupted_key_must_not_return_garbage() -> None:
-    from cachespec.stress._run import _garbage_reads
+    from cachespec.stress._judge import garbage_reads as _garbage_reads
 
     def op(ev: str, i: int, op: str, **kw: object) -> dict:
         return {"ev": ev, "t": i, "pid": 1, "id": i, "op": op, "key": "'k'", **kw}

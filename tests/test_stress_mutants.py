@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from cachespec.stress._faults import parse_faults
-from cachespec.stress._run import StressConfig, run_stress
+from cachespec.stress import StressConfig, run_stress
 from cachespec.stress._workload import Workload, parse_mix, parse_value_sizes
 
 ALL_FAULTS = "kill,corrupt,version,lockholder"

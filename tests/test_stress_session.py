@@ -37,3 +37,21 @@ def test_merged_check_fails_the_session(tmp_path: Path) -> None:
     assert "merged check of" in out and "two-winners" in out, out
     kept = list(tmp_path.glob("cachespec-stress-*/history/*.jsonl"))
     assert kept, "a failing run keeps its histories"
+
+
+def test_stress_tests_leave_nothing_in_the_temp_dir(tmp_path: Path) -> None:
+    """A passing session of the stress tests (slices checked at the end, the CLI's clean run)
+    removes every ``cachespec-*`` directory it made in the temp dir."""
+    tmp = tmp_path / "t"
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    env["TMPDIR"] = str(tmp)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+         "tests/test_stress_xdist.py::test_stress_slice[nofault]",
+         "tests/test_stress_cli.py::test_clean_run_reports_json_and_exits_0"],
+        cwd=HERE.parent, env=env, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "2 passed" in out, out
+    assert "merged check of" in out or "cachespec stress: 0 violations" in out, out
+    assert sorted(p.name for p in tmp.glob("cachespec-*")) == []

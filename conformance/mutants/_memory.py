@@ -17,7 +17,7 @@ __all__ = [
     "ChunkedPublishMemory", "FalsyValuesLostMemory", "HashKeyMemory", "InsertReportsFalseMemory",
     "IterOrderKeyMemory", "MissingReturnsEmptyMemory", "NegativeCacheMemory",
     "NoValidationMemory", "OverwritingInsertMemory", "SharedOnGetMemory", "SharedValueMemory",
-    "StrKeyMemory", "UnlockedCheckThenSetMemory", "UntypedKeyMemory",
+    "StrKeyMemory", "TwoPhaseInsertMemory", "UnlockedCheckThenSetMemory", "UntypedKeyMemory",
 ]
 
 
@@ -258,3 +258,19 @@ class NegativeCacheMemory(InMemoryCache):
     def _insert_encoded(self, ekey: bytes, data: bytes) -> bool:
         self._misses().pop(ekey, None)
         return super()._insert_encoded(ekey, data)
+
+
+class TwoPhaseInsertMemory(InMemoryCache):
+    """Checks for the key under the lock, then stores under the lock again without checking:
+    racing inserts both win and a reader sees one winner's value, then the other's."""
+
+    intended_clause = "CONC-READ-WINNER"
+
+    def _insert_encoded(self, ekey: bytes, data: bytes) -> bool:
+        with self._lock:
+            if ekey in self._entries:
+                return False
+        # (the lock is dropped here, as if to do slow work outside it)
+        with self._lock:
+            self._entries[ekey] = data
+        return True

@@ -33,8 +33,9 @@ _JOIN = 30.0
 #: no racer completed an operation for this long (stretched by load): CONC-LIVENESS is violated
 _STALL = 30.0
 #: how long racer B may run while A is paused before the schedule concludes that B waits for A
-#: (a lock A holds); B is then let finish after A. Only the order of that schedule depends on it.
-_GRACE = 0.25
+#: (a lock A holds) and lets A go on: _GRACE_FACTOR times B's own operations run alone, within
+#: load-scaled bounds. Only the order of that one schedule depends on it, never a verdict.
+_GRACE, _GRACE_MIN, _GRACE_FACTOR = 0.5, 0.05, 25
 _RACE_CLAUSES = ("CONC-ONE-WINNER", "CONC-READ-WINNER", "CONC-NO-STALE-READ",
                  "CONC-LINEARIZABLE")
 
@@ -227,11 +228,19 @@ def _scheduled(v: Violations, subject: Subject, caps: frozenset[str], budget: in
         subject.insert("sched-warm", value_for(caps, 0, 16))  # lazy state (dirs) exists now
         with Points() as probe:
             subject.insert("sched-probe", value_for(caps, 0, 16))
+        solo = 0.0
+        for i in range(3):  # B's operations alone: how long B may take while A is paused
+            t0 = time.monotonic()
+            subject.insert(f"sched-solo-{i}", value_for(caps, 1, 16))
+            subject.get(f"sched-solo-{i}")
+            subject.get(f"sched-solo-{i}")
+            solo = max(solo, time.monotonic() - t0)
     except Exception:  # noqa: BLE001 - a failing insert is judged by the free-running phase
         return True
+    grace = min(scaled(_GRACE), max(scaled(_GRACE_MIN), _GRACE_FACTOR * solo))
     for k in choose(probe.count, budget, prefer=probe.windows()):
         for then in ("get", "insert"):
-            if not _schedule(v, subject, caps, k, probe.count, then):
+            if not _schedule(v, subject, caps, k, probe.count, then, grace):
                 return False
             if not any(v.on(c) for c in _RACE_CLAUSES):
                 return True
@@ -239,7 +248,7 @@ def _scheduled(v: Violations, subject: Subject, caps: frozenset[str], budget: in
 
 
 def _schedule(v: Violations, subject: Subject, caps: frozenset[str], k: int, count: int,
-              then: str) -> bool:
+              then: str, grace: float) -> bool:
     """One schedule: A = insert(key, w0) paused before its point k; B = get (or insert(key, w1)
     then get) while A waits; A resumes; B gets again (a per-thread memory of the miss must be
     forgotten); the main thread gets last."""
@@ -279,11 +288,11 @@ def _schedule(v: Violations, subject: Subject, caps: frozenset[str], k: int, cou
             gate.set()
             return _stuck(v, log, what)
     tb.start()
-    waited = not b_ops.wait(scaled(_GRACE)) and paused.is_set()
+    waited = not b_ops.wait(grace) and paused.is_set()
     gate.set()
     header = f"{what} ({where[0]}); thread 1 runs {b_ops_text}" + (
-        " (it waited for thread 0: it had not returned after a load-scaled "
-        f"{_GRACE} s)" if waited else "") + "; thread 0 resumes; thread 1 gets again"
+        f" (it waited for thread 0: not done after {grace:.2f} s, {_GRACE_FACTOR}x its "
+        "operations run alone)" if waited else "") + "; thread 0 resumes; thread 1 gets again"
     if not log.finish([ta, tb]):
         return _stuck(v, log, header)
     judge_history(v, log.events, [key], 2, header, _final(log, subject, [key]))

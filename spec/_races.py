@@ -299,6 +299,16 @@ def _schedule(v: Violations, subject: Subject, caps: frozenset[str], k: int, cou
     return True
 
 
+def _line_up(barrier: threading.Barrier) -> bool:
+    """Wait for every racer (no timeout: a stuck one is a liveness finding, and aborting the
+    barrier then lets the others leave quietly)."""
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        return False
+    return True
+
+
 def _free_running(v: Violations, target: Target, workdir: Path, caps: frozenset[str],
                   rounds: int) -> None:
     """Writers and readers (threads) of one instance race on a few keys, many rounds."""
@@ -318,7 +328,8 @@ def _free_running(v: Violations, target: Target, workdir: Path, caps: frozenset[
         def writer(w: int) -> None:
             order = list(range(len(keys)))
             random.Random(w * 7919 + r).shuffle(order)
-            barrier.wait()
+            if not _line_up(barrier):
+                return
             for j in order:
                 log.insert(subject, w, j, keys[j], w)
             with lock:
@@ -332,7 +343,8 @@ def _free_running(v: Violations, target: Target, workdir: Path, caps: frozenset[
 
         def reader(n: int) -> None:
             read_all(n)  # misses before the race: a cache that remembers them must forget them
-            barrier.wait()
+            if not _line_up(barrier):
+                return
             passes = 0
             while writing.is_set() and passes < 1000:
                 read_all(n)

@@ -139,6 +139,33 @@ def test_unsafe_file_loader_runs_code(tmp_path: Path) -> None:
     assert marker.exists()
 
 
+def test_two_phase_insert_lets_two_win_and_changes_a_read_value() -> None:
+    import threading
+
+    from cachespec.spec._points import Points
+
+    c = catalogue.TwoPhaseInsertMemory()
+    with Points() as probe:
+        c.insert("probe", b"p")
+    # pause the first insert just before its second critical section (after its check)
+    # (its points: with, if, with-exit, *with*, store, with-exit, return)
+    k = [i for i, d in enumerate(probe.seen) if "mutants/_memory.py" in d][-4]
+    gate, paused, out = threading.Event(), threading.Event(), {}
+
+    def first() -> None:
+        with Points(stop_at=k, on_stop=lambda i, d: (paused.set(), gate.wait(10))):
+            out["first"] = c.insert("k", b"first")
+
+    th = threading.Thread(target=first)
+    th.start()
+    assert paused.wait(10)
+    assert c.insert("k", b"second") is True
+    seen = c.get("k")
+    gate.set()
+    th.join(10)
+    assert out["first"] is True and seen == b"second" and c.get("k") == b"first"
+
+
 # -- reporting --------------------------------------------------------------------------------
 def test_counterexample_is_kept_from_the_first_catch(tmp_path: Path) -> None:
     from cachespec.conformance.mutants import MutantResult

@@ -18,7 +18,7 @@ __all__ = [
     "ChunkedPublishMemory", "FalsyValuesLostMemory", "HashKeyMemory", "InsertReportsFalseMemory",
     "IterOrderKeyMemory", "MissingReturnsEmptyMemory", "NegativeCacheMemory",
     "NoValidationMemory", "OverwritingInsertMemory", "SharedOnGetMemory", "SharedValueMemory",
-    "StrKeyMemory", "UnlockedCheckThenSetMemory", "UntypedKeyMemory",
+    "StrKeyMemory", "TwoPhaseInsertMemory", "UnlockedCheckThenSetMemory", "UntypedKeyMemory",
 ]
 
 
@@ -274,7 +274,7 @@ def _float_bits(key: Any) -> bytes:
 
 
 class FloatBitsKeyMemory(InMemoryCache):
-    """Float keys are named by their bits: -0.0 and 0.0, or two NaNs, become two entries."""
+    """Float keys are named by their bits: -0.0 and 0.0 become two entries."""
 
     intended_clause = "KEY-EQUAL-SAME"
 
@@ -302,4 +302,21 @@ class EvictingMemory(InMemoryCache):
             return True
 
 
-__all__ += ["EvictingMemory", "FloatBitsKeyMemory"]
+# -- appended: several winners -----------------------------------------------------------------
+class TwoPhaseInsertMemory(InMemoryCache):
+    """Checks for the key under the lock, then stores under the lock again without checking:
+    racing inserts both win and a reader sees one winner's value, then the other's."""
+
+    intended_clause = "CONC-READ-WINNER"
+
+    def _insert_encoded(self, ekey: bytes, data: bytes) -> bool:
+        with self._lock:
+            if ekey in self._entries:
+                return False
+        # (the lock is dropped here, as if to do slow work outside it)
+        with self._lock:
+            self._entries[ekey] = data
+        return True
+
+
+__all__ += ["EvictingMemory", "FloatBitsKeyMemory", "TwoPhaseInsertMemory"]

@@ -319,4 +319,4 @@ class TwoPhaseInsertMemory(InMemoryCache):
         return True
 
 
-__all__ += ["EvictingMemory", "FloatBitsKeyMemory", "TwoPhaseInsertMemory"]
+__all__ += ["EvictingMemory", "FloatBitsKeyMemory"]

@@ -226,6 +226,8 @@ def _damage_storage(v: Violations, target: Target, workdir: Path, snapshot: dict
         ok = isinstance(reader, target.error_type)
         v.check("DISK-CORRUPT-ENTRY", ok, lambda: (
             f"opening the damaged storage raised {error_name(reader)}"), story)
+        v.check("ERROR-ONLY-CACHEERROR", ok, lambda: (
+            f"opening a damaged storage raised {error_name(reader)}, not CacheError"), story)
         return True
     try:
         for key, value in entries:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._subject import (
-    ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES, THREADS,
+    ASYNC, CORE, ENV_LOADER, FILE_LOADER, LOCK, PERSISTENT, PROCESSES, THREADS,
     TYPED_KEYS, VERSION, Target,
 )
 
@@ -112,7 +112,7 @@ _RUNS: dict[str, tuple[frozenset[str], RunFn]] = {
     "race-processes": (frozenset({PERSISTENT, PROCESSES}), _races.run_processes),
     "keys-hashseed": (frozenset({TYPED_KEYS, PERSISTENT, PROCESSES}), _hashseed.run_hashseed),
     "fault-serialization": (frozenset({CORE}), _faults.run_serialization),
-    "fault-corrupt-files": (frozenset({FILES}), _faults.run_corrupt),
+    "fault-corrupt-files": (frozenset({PERSISTENT}), _faults.run_corrupt),
     "crash-writer": (frozenset({PERSISTENT, PROCESSES}), _crashes.run_kill_writer),
     "crash-lock-holder": (frozenset({LOCK, PROCESSES}), _crashes.run_lock_holder),
 }

@@ -1,13 +1,13 @@
 """Corrupt storage: every get of damaged data raises the target's CacheError or returns the
 right value, never a wrong value or another exception; the key stays usable; no code runs.
 
-Which level is tested is proved, not assumed. A probe inserts a few fresh keys into a scratch
-storage: if each adds exactly one new file to ``entry_files()`` (the default lists the regular
-files; an adapter may declare its own), each entry file is damaged in place (*per-entry*).
-Otherwise (one database for all entries, say) the storage is damaged as a whole: the files it
-holds after some inserts are copied, one of them damaged, and a fresh instance opened on the
-copy must read every key correctly or refuse (*storage-level*). The level goes into the check's
-notes. At storage level a miss (None) counts as detected: which entry a damaged byte of a shared
+Which level is tested is proved, not assumed. For a target with the FILES capability a probe
+inserts a few fresh keys into a scratch storage: if each adds exactly one new file to
+``entry_files()`` (the default lists the regular files; an adapter may declare its own), each
+entry file is damaged in place (*per-entry*). Otherwise (one database for all entries, say) the
+storage is damaged as a whole: the files it holds after some inserts are copied, one of them
+damaged, and a fresh instance opened on the copy must read every key correctly or refuse
+(*storage-level*). The level goes into the check's notes. At storage level a miss (None) counts as detected: which entry a damaged byte of a shared
 file belonged to cannot be known, and a miss never hands out a wrong value.
 """
 
@@ -17,7 +17,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ._subject import PERSISTENT, RICH_VALUES, Subject, Target
+from ._subject import FILES, PERSISTENT, RICH_VALUES, Subject, Target
 
 from ._compare import show, strict_equal
 from ._crashes import value_of
@@ -42,11 +42,14 @@ def run_corrupt(target: Target, workdir: Path, profile: str, clauses: frozenset[
     """Damaged storage, per entry file when proved to be one file per key, else as a whole."""
     v = Violations(clauses)
     caps = frozenset(target.capabilities)
-    probe = target.open(new_dir(workdir, "probe"))
-    try:
-        why = probe_entry_files(probe, value_of(caps, 9, 64))
-    finally:
-        outcome(probe.close)
+    if FILES in caps:  # proved where the target was resolved; proved again here, in-process
+        probe = target.open(new_dir(workdir, "probe"))
+        try:
+            why = probe_entry_files(probe, value_of(caps, 9, 64))
+        finally:
+            outcome(probe.close)
+    else:
+        why = f"the target does not have the {FILES!r} capability"
     if why is None:
         for c in _LEVEL_CLAUSES:
             note(c, "per-entry files: a probe showed one new file per inserted key; each entry "

@@ -189,3 +189,49 @@ def test_cli_check_exits_2_with_one_line_for_a_missing_error_type(tmp_path: Path
     assert proc.returncode == 2, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "cachespec_error_type" in lines[0]
+
+
+# -- FILES: proved by a probe or declared by an entry_files hook, never claimed alone ----------
+class _OneDatabase:
+    """Every entry in one file (a stand-in for a database)."""
+
+    def __init__(self, storage: Path) -> None:
+        self.path = storage / "all.db"
+
+    def get(self, key: str) -> Any:
+        import json
+
+        return json.loads(self.path.read_text()).get(key) if self.path.exists() else None
+
+    def insert(self, key: str, value: Any) -> bool:
+        import json
+
+        data = json.loads(self.path.read_text()) if self.path.exists() else {}
+        if key in data:
+            return False
+        data[key] = value.decode() if isinstance(value, bytes) else value
+        self.path.write_text(json.dumps(data))
+        return True
+
+
+def _files_adapter(**extra: Any) -> type:
+    from cachespec.conformance import FILES, PERSISTENT
+
+    return define("OneDb", {PERSISTENT, FILES}, **_core(
+        create=lambda self, storage: _OneDatabase(storage),
+        get=lambda self, native, key: native.get(key),
+        insert=lambda self, native, key, value: native.insert(key, value), **extra))
+
+
+def test_files_claimed_without_proof_is_dropped() -> None:
+    from cachespec.conformance import FILES, PERSISTENT
+
+    caps = _files_adapter()("one-db").capabilities
+    assert FILES not in caps and PERSISTENT in caps
+
+
+def test_files_declared_by_an_entry_files_hook_is_kept() -> None:
+    from cachespec.conformance import FILES
+
+    hook = lambda self, native, storage: iter([native.path])  # noqa: E731
+    assert FILES in _files_adapter(entry_files=hook)("one-db").capabilities

@@ -30,6 +30,7 @@ processes rebuild targets by name.
 from __future__ import annotations
 
 import inspect
+import tempfile
 from abc import ABCMeta
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from cachespec.spec._subject import (
-    ASYNC, CORE, ENV_LOADER, FILE_LOADER, LOCK, VERSION, Target, TargetError,
+    ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, VERSION, Target, TargetError,
 )
 
 #: file names that hold locks or in-flight temporaries, never entries
@@ -65,6 +66,9 @@ class _AdapterMeta(ABCMeta):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         adapter = super().__call__(*args, **kwargs)
         adapter._validate()
+        if FILES in adapter.capabilities and not _declares(type(adapter), "entry_files") \
+                and not _one_file_per_entry(adapter):
+            adapter.capabilities = frozenset(adapter.capabilities) - {FILES}
         return adapter
 
 
@@ -77,6 +81,8 @@ class Adapter(metaclass=_AdapterMeta):
     ``error_type`` to the exception class the cache reports failures with. A missing method is
     a TypeError when the class is defined; pass ``abstract=True`` in the class statement for a
     partial base class. A missing ``error_type`` is a TargetError when the adapter is built.
+    FILES is kept only if the adapter writes ``entry_files`` or a probe (a few inserts into a
+    scratch directory, when it is built) shows one new file per key.
     """
 
     name: str = ""
@@ -181,18 +187,38 @@ class Adapter(metaclass=_AdapterMeta):
         return AdapterSubject(self, self.load_file_path(Path(path)), None)
 
 
+def _declares(cls: type, hook: str) -> bool:
+    """Whether ``cls`` writes ``hook`` itself instead of inheriting Adapter's default."""
+    return getattr(cls, hook, None) is not getattr(Adapter, hook, None)
+
+
+def _one_file_per_entry(adapter: Adapter) -> bool:
+    """The FILES probe: fresh inserts into a scratch directory each add one regular file.
+    FILES is granted on this proof (or a declared entry_files hook), never on a claim alone."""
+    from cachespec.spec._crashes import value_of
+    from cachespec.spec._damage import probe_entry_files
+    from cachespec.spec._harness import outcome
+
+    with tempfile.TemporaryDirectory(prefix="cachespec-files-probe-") as tmp:
+        subject = outcome(lambda: adapter.open(Path(tmp)))
+        if isinstance(subject, BaseException):
+            return False
+        try:
+            return probe_entry_files(subject, value_of(frozenset(adapter.capabilities), 9, 64)) \
+                is None
+        finally:
+            outcome(subject.close)
+
+
 def _missing_hooks(cls: type, capabilities: frozenset[str]) -> str:
     """What ``cls`` must still write ("" if nothing): the core operations, then the hooks of
     each claimed capability that still has Adapter's refusing default."""
-    def inherited(hook: str) -> bool:
-        return getattr(cls, hook, None) is getattr(Adapter, hook, None)
-
-    core = [sig for h, sig in _CORE_HOOKS.items() if inherited(h)]
+    core = [sig for h, sig in _CORE_HOOKS.items() if not _declares(cls, h)]
     if core:
         return (f"an Adapter must define {'; '.join(core)} (or pass abstract=True in the "
                 "class statement of a partial base class)")
     for cap in sorted(capabilities):
-        hooks = [h for h in _HOOKS.get(cap, ()) if inherited(h)]
+        hooks = [h for h in _HOOKS.get(cap, ()) if not _declares(cls, h)]
         if hooks:
             return (f"claims the {cap!r} capability but does not define "
                     f"{' and '.join(hooks)}; write {' and '.join(hooks)} or drop {cap!r} "

@@ -1,9 +1,9 @@
 """Adapter for ``diskcache.Cache(directory)``: ``add`` is the write-once insert, ``get`` the read.
 
 diskcache is documented thread-safe and process-safe and takes any picklable key and value, so
-the adapter claims typed keys and rich values. Its entries live under the directory, in an
-SQLite database plus files for large values, so it claims FILES; the corruption check's probe
-finds that entries are not one file per key and damages the storage as a whole.
+the adapter claims typed keys and rich values. Its entries live in an SQLite database (plus files
+for large values), not one file per entry, so it does not claim FILES: the corruption check
+damages its storage directory as a whole.
 
 Its error type: diskcache defines one exception of its own, ``diskcache.Timeout`` (raised when
 its database stays locked); every other failure reaches the caller as the exception of the
@@ -15,17 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cachespec.spec._subject import (
-    CORE, FILES, PERSISTENT, PROCESSES, RICH_VALUES, THREADS, TYPED_KEYS,
-)
+from cachespec.spec._subject import CORE, PERSISTENT, PROCESSES, RICH_VALUES, THREADS, TYPED_KEYS
 from ._base import Adapter
 
 
 class DiskCacheAdapter(Adapter):
     name = "diskcache"
     description = "diskcache.Cache(directory): add() as insert, get() as get (adapter)"
-    capabilities = frozenset({CORE, PERSISTENT, PROCESSES, THREADS, TYPED_KEYS, RICH_VALUES,
-                              FILES})
+    capabilities = frozenset({CORE, PERSISTENT, PROCESSES, THREADS, TYPED_KEYS, RICH_VALUES})
 
     def __init__(self, name: str | None = None) -> None:
         import diskcache  # fail at resolve time when it is not installed

@@ -3,8 +3,9 @@
 The shape: a no-argument constructor, ``get(key)`` and ``insert(key, value)``; optionally
 ``get_async``/``insert_async(key[, value], executor)``, ``from_env_var``/``from_file_path``
 classmethods, a settable ``base_dir`` and an integer class attribute ``version`` (on disk).
-Capabilities are read off that shape (see :func:`infer_capabilities`); a class can override the
-inference with a ``cachespec_capabilities`` class attribute (an iterable of capability strings).
+Capabilities are read off that shape (see :func:`infer_capabilities`; FILES only if a probe shows
+one file per key); a class can override the inference with a ``cachespec_capabilities`` class
+attribute (an iterable of capability strings).
 The error type is the ``CacheError`` of the class's module (or of a base's), or the class's
 ``cachespec_error_type``; a class with neither is refused (TargetError).
 """
@@ -140,6 +141,8 @@ def infer_capabilities(cls: type, sample: Any | None = None) -> frozenset[str]:
         caps.add(FILE_LOADER)
     on_disk = base_dir_settable(cls)
     if on_disk:
+        # FILES is only a candidate here: the built target keeps it if a probe insert shows one
+        # new file per key (see adapters._base), since a settable base_dir says nothing of layout
         caps |= {PERSISTENT, PROCESSES, FILES}
         if int_version(cls):
             caps.add(VERSION)

@@ -73,7 +73,9 @@ def _judge_read(v: Violations, target: Target, got: Any, value: Any, story: str,
         if ok:
             v.check("DISK-CORRUPT-DETECTED", True, "", story)
         return True
+    # a read of damaged data that reports no failure reports no foreign one either: judged
     v.check("DISK-CORRUPT-ENTRY", True, "", story)
+    v.check("ERROR-ONLY-CACHEERROR", True, "", story)
     if strict_equal(got, value) or (got is None and miss_ok):
         v.check("DISK-CORRUPT-DETECTED", True, "", story)
         return True

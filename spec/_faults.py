@@ -47,9 +47,9 @@ def run_serialization(target: Target, workdir: Path, profile: str, clauses: froz
         if isinstance(res, Hung):
             v.add(clause or "ERROR-ONLY-CACHEERROR", f"{call} {res}", call)
             return False
-        if isinstance(res, BaseException):
-            v.check("ERROR-ONLY-CACHEERROR", ok,
-                    lambda: f"{call} raised {error_name(res)}, not CacheError", call)
+        # provoked to fail: raising CacheError or not failing at all both hold the clause
+        v.check("ERROR-ONLY-CACHEERROR", ok or not isinstance(res, BaseException),
+                lambda: f"{call} raised {error_name(res)}, not CacheError", call)
         if clause is not None:
             v.check(clause, ok, lambda: (
                 f"{call} raised {error_name(res)}, not CacheError"
@@ -97,7 +97,13 @@ def _failed_insert(v: Violations, target: Target, s: Any, storage: Path | None, 
     before = storage_files(storage)
     res = outcome(lambda: s.insert(key, bad))
     if res is True and storage is None:
-        return  # an in-memory cache never serializes: storing any object is documented
+        # an in-memory cache never serializes: storing any object is documented, and then the
+        # whole value (the very objects) must be what get returns
+        got = outcome(lambda: s.get(key))
+        v.check("SAFE-FAILED-INSERT-ABSENT", got is bad, lambda: (
+            f"an in-memory cache took the value (insert returned True) but get returned "
+            f"{show(got)}"), f"{call} returned True; then get({key!r})")
+        return
     if res is True or res is False:
         v.add("SAFE-FAILED-INSERT-ABSENT", f"{call} returned {res!r}: a value that "
               "cannot be serialized was accepted", call)

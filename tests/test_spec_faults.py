@@ -179,3 +179,44 @@ def test_a_memoryerror_on_a_damaged_entry_fails_corrupt_entry(tmp_path: Path) ->
     errors = violated(res)
     assert "MemoryError" in errors["DISK-CORRUPT-ENTRY"]
     assert "MemoryError" in errors["ERROR-ONLY-CACHEERROR"]
+
+
+# -- in memory: storing an unserializable value is allowed, and then get must return it -------
+class CacheError(ValueError):
+    pass
+
+
+class KeepsAnything:
+    """A dict cache with a lock: stores any object, as torch's InMemoryCache does."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.d: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        return self.d.get(key)
+
+    def insert(self, key: Any, value: Any) -> bool:
+        return self.d.setdefault(key, value) is value
+
+
+class DropsUnserializable(KeepsAnything):
+    """Says it stored the value but keeps nothing when it holds an object that cannot pickle."""
+
+    def insert(self, key: Any, value: Any) -> bool:
+        try:
+            pickle.dumps(value)
+        except Exception:
+            return True
+        return super().insert(key, value)
+
+
+def test_in_memory_cache_storing_an_unserializable_value_is_judged(tmp_path: Path) -> None:
+    res = run(f"{__name__}:KeepsAnything", "fault-serialization", tmp_path,
+              {"SAFE-FAILED-INSERT-ABSENT"})
+    assert res.violations == [] and res.judged["SAFE-FAILED-INSERT-ABSENT"] >= 2
+    res = run(f"{__name__}:DropsUnserializable", "fault-serialization", tmp_path / "2",
+              {"SAFE-FAILED-INSERT-ABSENT"})
+    assert "but get returned None" in violated(res)["SAFE-FAILED-INSERT-ABSENT"]

@@ -195,7 +195,7 @@ def _storage_level(v: Violations, target: Target, workdir: Path, profile: str, w
     for c in _LEVEL_CLAUSES:
         note(c, f"storage-level: entries are not one file per key ({why}); each of "
              f"{', '.join(map(str, chosen))} was damaged in turn and a fresh instance read "
-             f"all {len(entries)} keys")
+             f"all {len(entries)} keys (a miss counts as detected at this level)")
     payloads = [val[1] for _, val in entries if isinstance(val, list)] + [
         val for _, val in entries if isinstance(val, bytes)]
     flips = 2 + get_budget(profile).corrupt_rounds

@@ -235,3 +235,12 @@ def test_files_declared_by_an_entry_files_hook_is_kept() -> None:
 
     hook = lambda self, native, storage: iter([native.path])  # noqa: E731
     assert FILES in _files_adapter(entry_files=hook)("one-db").capabilities
+
+
+class DeclaresNonsense(NoCacheErrorAnywhere):
+    cachespec_error_type = "CacheError"
+
+
+def test_a_cachespec_error_type_that_is_not_an_exception_class_is_refused() -> None:
+    with pytest.raises(TargetError, match="cachespec_error_type is 'CacheError'"):
+        resolve_target(f"{__name__}:DeclaresNonsense")

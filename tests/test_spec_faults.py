@@ -220,3 +220,14 @@ def test_in_memory_cache_storing_an_unserializable_value_is_judged(tmp_path: Pat
     res = run(f"{__name__}:DropsUnserializable", "fault-serialization", tmp_path / "2",
               {"SAFE-FAILED-INSERT-ABSENT"})
     assert "but get returned None" in violated(res)["SAFE-FAILED-INSERT-ABSENT"]
+
+
+def test_diskcache_storage_is_damaged_as_a_whole_and_its_sqlite_errors_are_reported(
+        tmp_path: Path) -> None:
+    pytest.importorskip("diskcache")
+    target = resolve_target("diskcache")
+    assert FILES not in target.capabilities
+    res = run(target, "fault-corrupt-files", tmp_path)
+    assert "DatabaseError" in violated(res)["DISK-CORRUPT-ENTRY"]
+    assert "storage-level" in res.notes["DISK-CORRUPT-ENTRY"]
+    assert "cache.db" in res.notes["DISK-CORRUPT-ENTRY"]

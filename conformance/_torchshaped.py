@@ -3,8 +3,11 @@
 The shape: a no-argument constructor, ``get(key)`` and ``insert(key, value)``; optionally
 ``get_async``/``insert_async(key[, value], executor)``, ``from_env_var``/``from_file_path``
 classmethods, a settable ``base_dir`` and an integer class attribute ``version`` (on disk).
-Capabilities are read off that shape (see :func:`infer_capabilities`); a class can override the
-inference with a ``cachespec_capabilities`` class attribute (an iterable of capability strings).
+Capabilities are read off that shape (see :func:`infer_capabilities`; FILES only if a probe shows
+one file per key); a class can override the inference with a ``cachespec_capabilities`` class
+attribute (an iterable of capability strings).
+The error type is the ``CacheError`` of the class's module (or of a base's), or the class's
+``cachespec_error_type``; a class with neither is refused (TargetError).
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import importlib
 import inspect
 import sys
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Executor, Future
 from contextlib import AbstractContextManager
 from functools import cached_property
@@ -139,6 +141,8 @@ def infer_capabilities(cls: type, sample: Any | None = None) -> frozenset[str]:
         caps.add(FILE_LOADER)
     on_disk = base_dir_settable(cls)
     if on_disk:
+        # FILES is only a candidate here: the built target keeps it if a probe insert shows one
+        # new file per key (see adapters._base), since a settable base_dir says nothing of layout
         caps |= {PERSISTENT, PROCESSES, FILES}
         if int_version(cls):
             caps.add(VERSION)
@@ -154,16 +158,27 @@ def infer_capabilities(cls: type, sample: Any | None = None) -> frozenset[str]:
     return frozenset(caps)
 
 
-def find_error_type(cls: type) -> type[BaseException]:
-    """The ``CacheError`` of the module defining ``cls`` or one of its bases, or else of the
-    package of one of those modules (``pkg._impl`` re-exported from ``pkg``); else Exception."""
-    modules = [klass.__module__ for klass in cls.__mro__]
+def find_error_type(cls: type, spec: str = "") -> type[BaseException]:
+    """The class's ``cachespec_error_type``, else the ``CacheError`` of the module defining
+    ``cls`` or one of its bases, or of the package of one of those modules (``pkg._impl``
+    re-exported from ``pkg``). None found is a usage error: without the error type no clause
+    about errors could ever fail, so there is no fallback."""
+    declared = getattr(cls, "cachespec_error_type", None)
+    if declared is not None:
+        if isinstance(declared, type) and issubclass(declared, BaseException) \
+                and declared not in (BaseException, Exception):
+            return declared
+        raise TargetError(f"{spec or cls.__qualname__}: cachespec_error_type is {declared!r}; "
+                          "set it to the cache's own exception class")
+    modules = list(dict.fromkeys(klass.__module__ for klass in cls.__mro__))
     parents = [m.rsplit(".", i)[0] for m in modules for i in range(1, m.count(".") + 1)]
     for module_name in [*modules, *parents]:
         err = getattr(sys.modules.get(module_name), "CacheError", None)
         if isinstance(err, type) and issubclass(err, BaseException):
             return err
-    return Exception
+    raise TargetError(f"{spec or cls.__qualname__}: cannot find its error type (no CacheError in "
+                      f"{', '.join(m for m in modules if m != 'builtins')}); set the class "
+                      "attribute cachespec_error_type = <the exception class it raises>")
 
 
 class TorchShapedTarget(Adapter):
@@ -174,12 +189,13 @@ class TorchShapedTarget(Adapter):
         check_shape(cls, name)
         self.cls = cls
         self.description = description or f"{cls.__module__}.{cls.__qualname__} (torch-shaped)"
-        self.error_type = find_error_type(cls)
+        self.error_type = find_error_type(cls, name)
         try:
             sample = cls()
         except Exception as err:
-            raise TargetError(f"{name!r}: {cls.__qualname__}() raised {type(err).__name__}: {err}; "
-                              "torch-shaped classes must construct with no arguments") from err
+            # check_shape has already refused required arguments: this is the class's own error
+            raise TargetError(f"{name!r}: {cls.__qualname__}() raised {type(err).__name__}: "
+                              f"{err}; fix what its constructor raises") from err
         self.capabilities = infer_capabilities(cls, sample)
 
     def create(self, storage: Path | None) -> Any:
@@ -209,12 +225,6 @@ class TorchShapedTarget(Adapter):
         if has_lock_hooks(self.cls):
             return native._flock_from_fpath(native._fpath_from_key(key))
         return super().lock_for(native, key)
-
-    def entry_files(self, native: Any, storage: Path | None) -> Iterator[Path]:
-        return super().entry_files(native, storage)
-
-    def close(self, native: Any) -> None:
-        super().close(native)
 
     def get_version(self) -> int:
         if VERSION not in self.capabilities:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._subject import (
-    ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES, THREADS,
+    ASYNC, CORE, ENV_LOADER, FILE_LOADER, LOCK, PERSISTENT, PROCESSES, THREADS,
     TYPED_KEYS, VERSION, Target,
 )
 
@@ -65,7 +65,8 @@ def _guarded(fn: RunFn) -> Callable[[Target, Path, str, frozenset[str]], CheckRe
             if version is not None:
                 target.set_version(version)
         return CheckResult([v for v in found if v.clause_id in enabled],
-                           {c: n for c, n in book.counts.items() if c in enabled})
+                           {c: n for c, n in book.counts.items() if c in enabled},
+                           {c: t for c, t in book.notes.items() if c in enabled})
 
     run.__doc__ = fn.__doc__
     return run
@@ -111,7 +112,7 @@ _RUNS: dict[str, tuple[frozenset[str], RunFn]] = {
     "race-processes": (frozenset({PERSISTENT, PROCESSES}), _races.run_processes),
     "keys-hashseed": (frozenset({TYPED_KEYS, PERSISTENT, PROCESSES}), _hashseed.run_hashseed),
     "fault-serialization": (frozenset({CORE}), _faults.run_serialization),
-    "fault-corrupt-files": (frozenset({FILES}), _faults.run_corrupt),
+    "fault-corrupt-files": (frozenset({PERSISTENT}), _faults.run_corrupt),
     "crash-writer": (frozenset({PERSISTENT, PROCESSES}), _crashes.run_kill_writer),
     "crash-lock-holder": (frozenset({LOCK, PROCESSES}), _crashes.run_lock_holder),
     "retention": (frozenset({CORE}), _retention.run_retention),

@@ -96,13 +96,13 @@ CLAUSES: tuple[Clause, ...] = (
        "another instance on the same storage, opened while the first is still open, and "
        "cannot be inserted again there.", {PERSISTENT}, (_M,)),
     _c("DISK-CORRUPT-ENTRY", "MUST", "get on a corrupt or truncated entry raises CacheError or "
-       "returns the correct value; never another exception.", {FILES}, (_COR,)),
+       "returns the correct value; never another exception.", {PERSISTENT}, (_COR,)),
     _c("DISK-CORRUPT-DETECTED", "SHOULD", "get never returns a wrong value for a corrupt "
        "entry, nor None while the entry stays, even when a single payload byte is flipped: "
        "corruption is detected (CacheError, or the entry removed and a miss reported).",
-       {FILES}, (_COR,)),
+       {PERSISTENT}, (_COR,)),
     _c("DISK-CORRUPT-RECOVER", "SHOULD", "A corrupt entry does not poison its key: afterwards "
-       "insert(key, value) and get(key) work and agree.", {FILES}, (_COR,)),
+       "insert(key, value) and get(key) work and agree.", {PERSISTENT}, (_COR,)),
     # -- VERSION -------------------------------------------------------------------------------
     _c("VERSION-ISOLATED", "MUST", "get never returns a value inserted under another version.",
        {VERSION}, (_M,), ("OtherTest.test_on_disk_cache_version_bump",)),
@@ -174,7 +174,7 @@ CLAUSES: tuple[Clause, ...] = (
        "pickle that would call a function raises CacheError without calling it.",
        {FILE_LOADER}, (_FILE,)),
     _c("SAFE-DISK-NO-CODE", "SHOULD", "get never runs code from an entry file: an entry replaced "
-       "by a pickle that would call a function does not call it.", {FILES}, (_COR,)),
+       "by a pickle that would call a function does not call it.", {PERSISTENT}, (_COR,)),
     _c("SAFE-LOCK-FREE-READS", "SHOULD", "get completes while another process holds the key's "
        "write lock.", {LOCK, PROCESSES}, (_LK,)),
     # -- CONC: concurrency ---------------------------------------------------------------------

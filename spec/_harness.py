@@ -39,6 +39,7 @@ class Ledger:
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
+        self.notes: dict[str, str] = {}  #: clause id -> what the check chose to test
         self._lock = threading.Lock()  # racing threads judge too
 
     def judged(self, clause_id: str, n: int = 1) -> None:
@@ -53,6 +54,12 @@ def judged(clause_id: str, n: int = 1) -> None:
     """Record that ``clause_id``'s condition was evaluated (by the current check run)."""
     if _LEDGER is not None:
         _LEDGER.judged(clause_id, n)
+
+
+def note(clause_id: str, text: str) -> None:
+    """Record what the current check run chose to test for ``clause_id`` (CheckResult.notes)."""
+    if _LEDGER is not None:
+        _LEDGER.notes[clause_id] = text
 
 
 @contextmanager

@@ -23,7 +23,9 @@ VERSION = "version"  #: a process-wide integer version; entries of other version
 ENV_LOADER = "env-loader"  #: from_env_var(name) builds an in-memory cache
 FILE_LOADER = "file-loader"  #: from_file_path(path) builds an in-memory cache
 LOCK = "lock"  #: lock_for(key) exposes the inter-process lock guarding key's writes
-FILES = "files"  #: entries are regular files under the storage dir (corruption can be injected)
+#: one regular file per entry under the storage dir (entry_files() lists them): proved by a probe
+#: insert or declared by an adapter's entry_files hook, never inferred from a settable base_dir
+FILES = "files"
 THREADS = "threads"  #: one instance may be used from many threads at once
 TYPED_KEYS = "typed-keys"  #: keys are str, int, float, bool, bytes, None, tuple, frozenset (not only str)
 RICH_VALUES = "rich-values"  #: values are builtin data (not only bytes)

@@ -205,6 +205,7 @@ def test_adapter_subclass_named_as_module_class(tmp_path: Path) -> None:
 
 class DictAdapter(Adapter):
     capabilities = frozenset({CORE})
+    error_type = CacheError
 
     def create(self, storage):
         return {}

@@ -29,25 +29,92 @@ processes rebuild targets by name.
 
 from __future__ import annotations
 
+import inspect
+import tempfile
+from abc import ABCMeta
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from cachespec.spec._subject import ASYNC, CORE, ENV_LOADER, FILE_LOADER, LOCK, VERSION, Target
+from cachespec.spec._subject import (
+    ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, VERSION, Target, TargetError,
+)
 
 #: file names that hold locks or in-flight temporaries, never entries
 _LOCK_SUFFIXES = (".lock",)
 
 
-class Adapter:
-    """Base class for targets that wrap a native cache object; override the hooks you need."""
+#: capability -> the hooks an adapter claiming it must write (the defaults only refuse)
+_HOOKS: dict[str, tuple[str, ...]] = {
+    LOCK: ("lock_for",),
+    VERSION: ("get_version", "set_version"),
+    ENV_LOADER: ("load_env_var",),
+    FILE_LOADER: ("load_file_path",),
+}
+#: the operations every adapter writes, with the signature to write
+_CORE_HOOKS = {"create": "create(self, storage) -> native instance",
+               "get": "get(self, native, key) -> value or None",
+               "insert": "insert(self, native, key, value) -> bool"}
+
+
+class _AdapterMeta(ABCMeta):
+    """Checks an adapter once it is built: what ``__init__`` sets (``error_type``,
+    ``capabilities``) is only known then, and a bad one is a usage error (TargetError)."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        adapter = super().__call__(*args, **kwargs)
+        adapter._validate()
+        if FILES in adapter.capabilities and not _declares(type(adapter), "entry_files") \
+                and not _one_file_per_entry(adapter):
+            adapter.capabilities = frozenset(adapter.capabilities) - {FILES}
+        return adapter
+
+
+class Adapter(metaclass=_AdapterMeta):
+    """Base class for targets that wrap a native cache object; override the hooks you need.
+
+    A concrete subclass must write ``create``, ``get`` and ``insert``, one hook per claimed
+    capability that needs one (``lock_for`` for LOCK, ``get_version``/``set_version`` for
+    VERSION, ``load_env_var`` for ENV_LOADER, ``load_file_path`` for FILE_LOADER), and set
+    ``error_type`` to the exception class the cache reports failures with. A missing method is
+    a TypeError when the class is defined; pass ``abstract=True`` in the class statement for a
+    partial base class. A missing ``error_type`` is a TargetError when the adapter is built.
+    FILES is kept only if the adapter writes ``entry_files`` or a probe (a few inserts into a
+    scratch directory, when it is built) shows one new file per key.
+    """
 
     name: str = ""
     description: str = ""
     capabilities: frozenset[str] = frozenset({CORE})
-    error_type: type[BaseException] = Exception
+    error_type: type[BaseException]  #: the cache's CacheError; no default (see _validate)
+
+    def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if abstract or inspect.isabstract(cls):
+            return
+        missing = _missing_hooks(cls, cls.capabilities)
+        if missing:
+            raise TypeError(f"{cls.__module__}.{cls.__qualname__}: {missing}")
+
+    def _validate(self) -> None:
+        """TargetError (one line, naming the fix) for what only the built adapter shows."""
+        cls = type(self)
+        where = f"{cls.__module__}.{cls.__qualname__}"
+        err = getattr(self, "error_type", None)
+        if err is None:
+            raise TargetError(f"{where} sets no error_type; set error_type = <the exception "
+                              "class the cache raises for its failures> on the adapter")
+        if not (isinstance(err, type) and issubclass(err, BaseException)):
+            raise TargetError(f"{where}.error_type is {err!r}, not an exception class; set it "
+                              "to the exception class the cache raises for its failures")
+        if err in (BaseException, Exception):
+            raise TargetError(f"{where}.error_type is {err.__name__}, which every error is; "
+                              "set it to the cache's own error class")
+        missing = _missing_hooks(cls, frozenset(self.capabilities))
+        if missing:
+            raise TargetError(f"{where}: {missing}")
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None:
@@ -78,7 +145,7 @@ class Adapter:
         return executor.submit(self.insert, native, key, value)
 
     def lock_for(self, native: Any, key: Any) -> AbstractContextManager[Any]:
-        raise NotImplementedError(f"{self.name} has no {LOCK!r} capability")
+        raise NotImplementedError(f"{self.name} does not claim the {LOCK!r} capability")
 
     def entry_files(self, native: Any, storage: Path | None) -> Iterator[Path]:
         """Regular files under ``storage`` except lock files and anything in a ``locks`` dir."""
@@ -96,16 +163,16 @@ class Adapter:
             closer()
 
     def get_version(self) -> int:
-        raise NotImplementedError(f"{self.name} has no {VERSION!r} capability")
+        raise NotImplementedError(f"{self.name} does not claim the {VERSION!r} capability")
 
     def set_version(self, version: int) -> None:
-        raise NotImplementedError(f"{self.name} has no {VERSION!r} capability")
+        raise NotImplementedError(f"{self.name} does not claim the {VERSION!r} capability")
 
     def load_env_var(self, name: str) -> Any:
-        raise NotImplementedError(f"{self.name} has no {ENV_LOADER!r} capability")
+        raise NotImplementedError(f"{self.name} does not claim the {ENV_LOADER!r} capability")
 
     def load_file_path(self, path: Path) -> Any:
-        raise NotImplementedError(f"{self.name} has no {FILE_LOADER!r} capability")
+        raise NotImplementedError(f"{self.name} does not claim the {FILE_LOADER!r} capability")
 
     # -- the Target protocol, built from the hooks ----------------------------------------
     def open(self, storage: Path) -> AdapterSubject:
@@ -118,6 +185,45 @@ class Adapter:
 
     def from_file_path(self, path: Path) -> AdapterSubject:
         return AdapterSubject(self, self.load_file_path(Path(path)), None)
+
+
+def _declares(cls: type, hook: str) -> bool:
+    """Whether ``cls`` writes ``hook`` itself instead of inheriting Adapter's default."""
+    return getattr(cls, hook, None) is not getattr(Adapter, hook, None)
+
+
+def _one_file_per_entry(adapter: Adapter) -> bool:
+    """The FILES probe: fresh inserts into a scratch directory each add one regular file.
+    FILES is granted on this proof (or a declared entry_files hook), never on a claim alone."""
+    from cachespec.spec._crashes import value_of
+    from cachespec.spec._damage import probe_entry_files
+    from cachespec.spec._harness import outcome
+
+    with tempfile.TemporaryDirectory(prefix="cachespec-files-probe-") as tmp:
+        subject = outcome(lambda: adapter.open(Path(tmp)))
+        if isinstance(subject, BaseException):
+            return False
+        try:
+            return probe_entry_files(subject, value_of(frozenset(adapter.capabilities), 9, 64)) \
+                is None
+        finally:
+            outcome(subject.close)
+
+
+def _missing_hooks(cls: type, capabilities: frozenset[str]) -> str:
+    """What ``cls`` must still write ("" if nothing): the core operations, then the hooks of
+    each claimed capability that still has Adapter's refusing default."""
+    core = [sig for h, sig in _CORE_HOOKS.items() if not _declares(cls, h)]
+    if core:
+        return (f"an Adapter must define {'; '.join(core)} (or pass abstract=True in the "
+                "class statement of a partial base class)")
+    for cap in sorted(capabilities):
+        hooks = [h for h in _HOOKS.get(cap, ()) if not _declares(cls, h)]
+        if hooks:
+            return (f"claims the {cap!r} capability but does not define "
+                    f"{' and '.join(hooks)}; write {' and '.join(hooks)} or drop {cap!r} "
+                    "from capabilities")
+    return ""
 
 
 class AdapterSubject:

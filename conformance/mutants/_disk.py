@@ -13,6 +13,7 @@ import os
 import pickle
 import secrets
 import struct
+import tempfile
 import threading
 import time
 from concurrent.futures import Executor, Future
@@ -29,7 +30,7 @@ from cachespec.reference._values import _NoGlobalsUnpickler, decode_value, encod
 __all__ = [
     "AsyncCheckThenInsertDisk", "AsyncGetRawBytesDisk", "AsyncInsertRunsGetDisk",
     "AsyncSwallowsErrorsDisk", "CachedVersionDisk", "CorruptPoisonsDisk", "ExistsThenWriteDisk",
-    "HashOrderKeyDisk", "InPlaceWriteDisk", "KeyTypeErrorDisk", "LocalMemoDisk", "LockedReadsDisk",
+    "HashOrderKeyDisk", "InPlaceWriteDisk", "KeyTypeErrorDisk", "LeftoverTempDisk", "LocalMemoDisk", "LockedReadsDisk",
     "LostPersistenceDisk", "NoChecksumDisk", "PartialOnFailedInsertDisk", "PickleKeyDisk", "RawCorruptErrorDisk",
     "RawPickleErrorDisk", "ReprKeyFallbackDisk", "ReprValueFallbackDisk", "ReservationDisk", "StaleBlocksDisk",
     "StaleByMtimeDisk", "StaleLockFileDisk", "StrayTempDisk", "UnsafeUnpickleDisk",
@@ -654,3 +655,24 @@ class ReservationDisk(_Disk):
             raise
         os.unlink(marker)
         return won
+
+
+class LeftoverTempDisk(_Disk):
+    """Stages each entry in a ``tmp*.__wz_cache`` file next to it (cachelib's FileSystemCache)
+    and removes the file only when the write succeeded: a value whose serialization fails
+    leaves its temporary behind forever, though the key reads None and stays insertable."""
+
+    intended_clause = "SAFE-FAILED-INSERT-ABSENT"
+
+    def insert(self, key: Any, value: Any) -> bool:
+        digest = self._digest(key)
+        fd, tmp = tempfile.mkstemp(prefix="tmp", suffix=".__wz_cache",
+                                   dir=os.path.dirname(self._path(digest)))
+        with os.fdopen(fd, "wb") as fh:
+            blob = self._blob(value)  # a CacheError here skips the unlink below
+            fh.write(blob)
+        os.unlink(tmp)
+        return self._store(digest, blob)
+
+    def _prepare_insert(self, key: Any, value: Any) -> Callable[[], bool]:
+        return lambda: self.insert(key, value)

@@ -65,9 +65,13 @@ FAKE_SPEC = textwrap.dedent('''
         if "CORE-INSERT-ONCE" in clauses:
             first, second = s.insert("k", 1), s.insert("k", 2)
             if not (first and not second and s.get("k") == 1):
+                # with Hypothesis' advice, which no report may show
                 out.append(Violation("CORE-INSERT-ONCE",
                                      AssertionError(f"overwrote: {first}, {second}, {s.get('k')}"),
-                                     "insert('k', 1); insert('k', 2); get('k')"))
+                                     "insert('k', 1); insert('k', 2); get('k')\\n"
+                                     "You can reproduce this example by temporarily adding "
+                                     "@reproduce_failure('6.100.0', b'AXicY2BgAAAABAAB') as a "
+                                     "decorator on your test case"))
         # like a shrinking search: the second problem only shows once the first is excluded
         if "CORE-SECOND" in clauses and "CORE-INSERT-ONCE" not in clauses:
             if getattr(target, "name", "").endswith(":Overwrites"):

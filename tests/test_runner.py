@@ -154,3 +154,81 @@ def test_a_target_that_cannot_start_in_the_worker_fails_every_clause(fakes: Path
     assert {c.status for c in t.clauses} == {"fail"}
     assert all((c.error or "").startswith("not run") for c in t.clauses)
     assert report.failed()
+
+
+def test_one_engine_in_process_and_in_the_worker(fakes: Path, tmp_path: Path) -> None:
+    from cachespec.conformance import judge_in_process, resolve_target
+
+    in_worker = run_conformance(["fakecaches:Overwrites"], profile="quick").targets[0]
+    here = judge_in_process(resolve_target("fakecaches:Overwrites"), tmp_path / "work")
+    assert [(c.id, c.status, c.error, c.counterexample, c.note) for c in here.clauses] == [
+        (c.id, c.status, c.error, c.counterexample, c.note) for c in in_worker.clauses]
+    assert here.capabilities == in_worker.capabilities
+    # the check's note reaches the clause result, the blob advice never does
+    notes = {c.id: c.note for c in here.clauses if c.note}
+    assert notes == {"CORE-GET-MISS": "looked up one absent str key"}
+
+
+def test_a_check_skipped_in_process_leaves_its_clauses_undecided(fakes: Path,
+                                                                 tmp_path: Path) -> None:
+    from cachespec.conformance import judge_in_process, resolve_target
+
+    report = judge_in_process(resolve_target("fakecaches:Good"), tmp_path, checks=["slow"],
+                              patterns=["CONC-*", "CORE-GET-MISS"])
+    assert {c.id: c.status for c in report.clauses} == {
+        "CORE-GET-MISS": "undecided", "CONC-HANG": "undecided", "CONC-SLOW": "pass"}
+
+
+def test_stall_timeouts_cover_exactly_the_spec_profiles() -> None:
+    from cachespec.conformance import STALL_TIMEOUTS
+    from cachespec.spec import PROFILE_NAMES
+
+    assert tuple(STALL_TIMEOUTS) == tuple(PROFILE_NAMES)
+
+
+@pytest.mark.parametrize(("text", "cleaned"), [
+    (None, None),
+    ("state = M()\nstate.get(1)", "state = M()\nstate.get(1)"),
+    ("state.get(1)\n\nYou can reproduce this example by temporarily adding "
+     "@reproduce_failure('6.1', b'AA==') as a decorator on your test case", "state.get(1)"),
+    ("@reproduce_failure('6.1', b'AA==')", None),
+])
+def test_counterexamples_lose_hypothesis_blob_advice(text: str | None,
+                                                     cleaned: str | None) -> None:
+    assert _engine.clean_counterexample(text) == cleaned
+
+
+@pytest.mark.parametrize(("level", "ok"), [("must", "must"), ("MUST", "must"),
+                                           (" Should ", "should"), ("may", None), (None, None)])
+def test_levels_are_case_insensitive_and_unknown_ones_rejected(level: object,
+                                                               ok: str | None) -> None:
+    from cachespec.conformance._results import parse_level
+
+    if ok is None:
+        with pytest.raises(ValueError, match="use one of must, should"):
+            parse_level(level)
+    else:
+        assert parse_level(level) == ok
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"size": 3}, {"b": b"\x00", "a": (1, -0.5, None)},
+                                    {"nested": {"k": [1, {2, 3}]}, "flag": True}])
+def test_constructor_arguments_round_trip_through_the_name(kwargs: dict[str, object]) -> None:
+    from cachespec.conformance._target_args import has_args, split_args, with_args
+
+    name = with_args("pkg.mod:Cache", kwargs)
+    assert has_args(name) == bool(kwargs)
+    if kwargs:
+        assert split_args(name) == ("pkg.mod:Cache", kwargs)
+        assert name == with_args("pkg.mod:Cache", dict(reversed(list(kwargs.items()))))
+
+
+def test_a_class_bound_to_arguments_is_rebuilt_with_them(fakes: Path) -> None:
+    from cachespec.conformance import resolve_target
+
+    target = resolve_target("fakecaches:Configurable(overwrite=True)")
+    assert target.name == "fakecaches:Configurable(overwrite=True)"
+    subject = target.open(fakes)
+    assert subject.insert("k", 1) and subject.insert("k", 2) and subject.get("k") == 2
+    keeping = resolve_target("fakecaches:Configurable(overwrite=False)").open(fakes)
+    assert keeping.insert("k", 1) and not keeping.insert("k", 2)

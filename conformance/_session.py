@@ -22,12 +22,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from cachespec.spec._profiles import PROFILE_NAMES
+
 from ._engine import CheckOutcome, ViolationCallback, spec_module_name
 
-#: per spec profile: seconds without any completed operation of the target (in the worker or a
-#: process it spawned) after which the target is declared hung. Not the spec's Hypothesis
-#: profiles (spec/_profiles.py), only keyed by the same names; a test keeps the keys equal.
-STALL_TIMEOUTS: dict[str, float] = {"quick": 30.0, "default": 60.0, "thorough": 300.0}
+#: per spec profile (in PROFILE_NAMES' order: quick, default, thorough): seconds without any
+#: completed operation of the target (in the worker or a process it spawned) after which the
+#: target is declared hung. Not the profiles' Hypothesis settings, only keyed by their names.
+STALL_TIMEOUTS: dict[str, float] = dict(zip(PROFILE_NAMES, (30.0, 60.0, 300.0), strict=True))
 #: a check run may take at most this many stall periods even while making progress (livelock)
 HARD_CAP_FACTOR = 10
 #: extra seconds for a worker to start (import the target, torch, hypothesis) before its first job

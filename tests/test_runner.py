@@ -179,11 +179,13 @@ def test_a_check_skipped_in_process_leaves_its_clauses_undecided(fakes: Path,
         "CORE-GET-MISS": "undecided", "CONC-HANG": "undecided", "CONC-SLOW": "pass"}
 
 
-def test_stall_timeouts_cover_exactly_the_spec_profiles() -> None:
-    from cachespec.conformance import STALL_TIMEOUTS
+def test_every_spec_profile_has_a_stall_timeout_and_others_are_refused(fakes: Path) -> None:
+    from cachespec.conformance._session import stall_timeout
     from cachespec.spec import PROFILE_NAMES
 
-    assert tuple(STALL_TIMEOUTS) == tuple(PROFILE_NAMES)
+    assert [stall_timeout(p) > 0 for p in PROFILE_NAMES] == [True] * len(PROFILE_NAMES)
+    with pytest.raises(ValueError, match="unknown profile 'fast'; use one of quick, default"):
+        run_conformance(["fakecaches:Good"], profile="fast")
 
 
 @pytest.mark.parametrize(("text", "cleaned"), [

@@ -234,3 +234,22 @@ def test_a_class_bound_to_arguments_is_rebuilt_with_them(fakes: Path) -> None:
     assert subject.insert("k", 1) and subject.insert("k", 2) and subject.get("k") == 2
     keeping = resolve_target("fakecaches:Configurable(overwrite=False)").open(fakes)
     assert keeping.insert("k", 1) and not keeping.insert("k", 2)
+
+
+def test_clause_ids_cited_by_the_conformance_modules_exist() -> None:
+    import ast
+    import re
+
+    import cachespec.conformance as conformance
+    from cachespec.spec import CLAUSES, FAMILIES
+
+    ids = {c.id for c in CLAUSES}
+    cited = re.compile(rf"\b(?:{'|'.join(FAMILIES)})-[A-Z][A-Z0-9-]*[A-Z0-9]\b")
+    unknown = []
+    for path in sorted(Path(conformance.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        docs = [ast.get_docstring(n) or "" for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef))]
+        unknown += [f"{path.name}: {cid}" for doc in docs for cid in cited.findall(doc)
+                    if cid not in ids]
+    assert unknown == []

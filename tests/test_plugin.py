@@ -82,10 +82,15 @@ def test_hanging_target_fails_by_timeout(project: Path) -> None:
     assert "timed out after 2 s" in output
 
 
-def test_unknown_target_is_a_usage_error(project: Path) -> None:
-    code, _, output = run_pytest(project, "--cachespec-target", "no-such-target")
+@pytest.mark.parametrize(("args", "message"), [
+    (["--cachespec-target", "no-such-target"], "unknown target 'no-such-target'"),
+    (["--cachespec-target", "fakecaches:Good", "--cachespec-profile", "fast"],
+     "--cachespec-profile: unknown profile 'fast'; use one of quick, default, thorough"),
+])
+def test_bad_options_are_usage_errors(project: Path, args: list[str], message: str) -> None:
+    code, _, output = run_pytest(project, *args)
     assert code == pytest.ExitCode.USAGE_ERROR
-    assert "unknown target 'no-such-target'" in output and "Traceback" not in output
+    assert message in output and "Traceback" not in output
 
 
 def test_base_class_by_attribute_and_by_fixture(project: Path) -> None:

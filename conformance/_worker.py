@@ -8,9 +8,10 @@ Protocol. The parent starts ``python -m cachespec.conformance._worker TARGET --p
 ``{"check": name, "clauses": [id, ...]}``. The worker answers with JSON lines on fd N (its
 stdout/stderr belong to the checks and the target, which may print): ``ready`` once the target
 resolved (or ``fatal``), then per job ``run`` at each call of ``check.run``, ``violation`` per
-failed clause, and ``done`` (or ``crash`` if ``check.run`` raised). A job is re-run without the
-clauses that failed until a run finds no new violation; of the clauses left, those the check
-judged at least once passed and the others are undecided.
+failed clause, and ``done`` (``passed``, ``undecided``, ``failed``, ``notes``) or ``crash`` if
+``check.run`` raised; ``progress`` whenever an operation of the target completed. The job itself
+is the engine's :func:`~._engine.run_check` (re-run without failed clauses; of the clauses left,
+those judged at least once passed), the same code that runs checks in-process.
 """
 
 from __future__ import annotations

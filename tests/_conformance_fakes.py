@@ -132,6 +132,8 @@ FAKE_SPEC = textwrap.dedent('''
 FAKE_CACHES = textwrap.dedent('''
     """Tiny torch-shaped caches: one right, one that overwrites, one that hangs."""
     import ast
+    import os
+    import sys
     import threading
     import time
     from functools import cached_property
@@ -204,6 +206,20 @@ FAKE_CACHES = textwrap.dedent('''
     class NeedsArgs(Good):
         def __init__(self, size):
             super().__init__()
+
+    class Counted(Good):
+        """Logs the pid of every construction, to count resolutions per process."""
+
+        def __init__(self):
+            super().__init__()
+            with open(Path(__file__).with_name("constructions.log"), "a") as f:
+                f.write(f"{os.getpid()}\\n")
+
+    class WorkerSeesMore(Good):
+        """Claims persistence only inside a check worker: the worker's capabilities rule."""
+
+        cachespec_capabilities = (("core", "persistent") if sys.argv[0].endswith("_worker.py")
+                                  else ("core",))
 
     class Configurable(Good):
         """Overwrites only when constructed with overwrite=True: proves arguments reach the

@@ -253,3 +253,18 @@ def test_clause_ids_cited_by_the_conformance_modules_exist() -> None:
         unknown += [f"{path.name}: {cid}" for doc in docs for cid in cited.findall(doc)
                     if cid not in ids]
     assert unknown == []
+
+
+def test_the_parent_resolves_a_target_once_and_uses_the_workers_capabilities(
+        fakes: Path) -> None:
+    import os
+
+    report = run_conformance(["fakecaches:Counted", "fakecaches:WorkerSeesMore"],
+                             profile="quick", level="must")
+    pids = (fakes / "constructions.log").read_text().split()
+    assert pids.count(str(os.getpid())) == 1  # the up-front validation; the worker did the rest
+    assert len(pids) > 1
+    sees_more = report.targets[1]
+    # this process sees only core; the worker's answer (core + persistent) is the one used
+    assert sees_more.capabilities == ["core", "persistent"]
+    assert {c.id: c.status for c in sees_more.clauses}["DISK-REOPEN"] != "n/a"

@@ -169,8 +169,11 @@ class TargetVerdicts:
         self.results: dict[str, ClauseResult] = {}
         for c in clauses:
             missing = sorted(set(c.capabilities) - self.capabilities)
-            self.results[c.id] = ClauseResult(c.id, str(c.level).upper(), NA if missing else PASS,
-                                              missing=missing)
+            # until settled a clause reads as undecided, never as a provisional pass
+            self.results[c.id] = ClauseResult(
+                c.id, str(c.level).upper(), NA if missing else UNDECIDED,
+                None if missing else "undecided: not every check covering it has run",
+                missing=missing)
         applicable = {cid for cid, r in self.results.items() if r.status != NA}
         self.plan = plan_checks(spec, applicable, self.capabilities)
         self._covering = dict.fromkeys(applicable, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from cachespec.conformance._runner import Report, run_conformance
 def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d = write_fakes(tmp_path / "fakes")
     monkeypatch.syspath_prepend(str(d))  # the worker inherits it through PYTHONPATH
+    for module in ("fakespec", "fakecaches"):  # this test's copies, not an earlier test's
+        monkeypatch.delitem(sys.modules, module, raising=False)
     # the engine's spec, passed on to the worker as --spec by the session
     monkeypatch.setattr(_engine, "DEFAULT_SPEC", "fakespec")
     cwd = tmp_path / "cwd"

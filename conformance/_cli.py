@@ -19,8 +19,8 @@ def register(subparsers: Any) -> None:
         description="Check cache targets clause by clause. Exit 0 when no clause at --level "
                     "fails, 1 when one does, 2 for usage errors, 3 for an internal error.")
     check.add_argument("targets", nargs="*", metavar="TARGET",
-                       help="built-in name, entry-point name or module:Class "
-                            "(default: the reference targets)")
+                       help="built-in name, entry-point name, module:Class or "
+                            "'module:Class(key=literal, ...)' (default: the reference targets)")
     # the profile names live in the spec (PROFILE_NAMES); validate_run checks them, so that
     # building this parser does not import Hypothesis
     check.add_argument("--profile", default="default", metavar="PROFILE",

@@ -271,3 +271,24 @@ def test_the_parent_resolves_a_target_once_and_uses_the_workers_capabilities(
     # this process sees only core; the worker's answer (core + persistent) is the one used
     assert sees_more.capabilities == ["core", "persistent"]
     assert {c.id: c.status for c in sees_more.clauses}["DISK-REOPEN"] != "n/a"
+
+
+def test_each_clause_is_settled_once_when_its_last_check_reports() -> None:
+    from types import SimpleNamespace as NS
+
+    from cachespec.conformance._engine import CheckOutcome, TargetVerdicts
+
+    clause = NS(id="X-ONE", level="MUST", capabilities=frozenset({"core"}))
+    other = NS(id="X-TWO", level="SHOULD", capabilities=frozenset({"core"}))
+    spec = NS(CHECKS=(NS(name="a", clause_ids=("X-ONE", "X-TWO"), capabilities=frozenset()),
+                      NS(name="b", clause_ids=("X-ONE",), capabilities=frozenset())))
+    settled: list[tuple[str, str]] = []
+    v = TargetVerdicts(spec, [clause, other], {"core"}, lambda r: settled.append((r.id, r.status)))
+    assert v.results["X-ONE"].status == "undecided" and not v.final("X-ONE")
+    v.record("a", ["X-ONE", "X-TWO"], CheckOutcome(["X-ONE"], {}, 1.0, ["X-TWO"]))
+    # X-TWO's only check never judged it; X-ONE waits for check b
+    assert settled == [("X-TWO", "undecided")]
+    v.record("b", ["X-ONE"], CheckOutcome([], {"X-ONE": ("broke", "program", 0.5)}, 1.0))
+    assert settled == [("X-TWO", "undecided"), ("X-ONE", "fail")]
+    one = v.results["X-ONE"]
+    assert (one.error, one.counterexample, one.checks) == ("broke", "program", ["a", "b"])

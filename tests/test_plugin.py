@@ -157,6 +157,26 @@ def test_base_class_constructor_arguments_and_expected_deviations(project: Path)
     assert "remove it from expected_deviations" in output
 
 
+def test_an_unusable_target_fails_even_its_expected_deviations(project: Path) -> None:
+    (project / "childfail.py").write_text(
+        "import sys\n"
+        "if sys.argv[0].endswith('_worker.py'):\n"
+        "    raise RuntimeError('not importable in a child process')\n"
+        "from fakecaches import Good\n")
+    (project / "test_unusable.py").write_text(textwrap.dedent('''
+        from cachespec.conformance.testing import CacheConformanceTests
+
+        class TestUnusable(CacheConformanceTests):
+            target = "childfail:Good"
+            profile = "quick"
+            expected_deviations = {"CORE-INSERT-ONCE": "a deviation, not a broken target"}
+    '''))
+    code, outcomes, output = run_pytest(project, "test_unusable.py", "-k", "CORE-INSERT-ONCE")
+    assert code == 1, output
+    assert outcomes == {"TestUnusable::test_clause[CORE-INSERT-ONCE]": "failed"}, output
+    assert "not importable in a child process" in output
+
+
 @pytest.mark.parametrize(("body", "message"), [
     ('level = "MUTS"', "TestBad: unknown level 'MUTS'; use one of must, should"),
     ('profile = "fast"', "TestBad: unknown profile 'fast'"),

@@ -5,8 +5,11 @@ Public API:
 - ``resolve_target(name) -> Target`` and ``list_targets()`` (built-ins, ``cachespec.targets``
   entry points, ``module:Class`` for torch-shaped classes);
 - ``Adapter`` for caches shaped differently (see ``cachespec.conformance.adapters._base``);
-- ``run_conformance(targets, ...)`` -> ``Report`` (the engine behind ``cachespec check`` and the
-  pytest plugin), and the report writers.
+- ``run_conformance(targets, ...)`` -> ``Report`` (checks in a worker process per target; what
+  ``cachespec check`` runs), ``judge_in_process(target, workdir, ...)`` -> ``TargetReport`` (the
+  same verdicts with the checks run in this process), and the report writers;
+- ``STALL_TIMEOUTS``: per profile, how long a target may complete no operation before it counts
+  as hung.
 
 Heavy modules (runner, reports) are imported on first use so that the pytest plugin, which
 imports this package in every pytest run, stays cheap.
@@ -28,10 +31,12 @@ from .adapters._base import Adapter, AdapterSubject
 
 _LAZY = {
     "run_conformance": "._runner",
-    "Report": "._runner",
-    "TargetReport": "._runner",
-    "ClauseResult": "._runner",
-    "PROFILES": "._runner",
+    "run_target": "._runner",
+    "judge_in_process": "._engine",
+    "Report": "._results",
+    "TargetReport": "._results",
+    "ClauseResult": "._results",
+    "STALL_TIMEOUTS": "._session",
     "write_json": "._report",
     "write_markdown": "._report",
     "write_junit": "._report",
@@ -50,8 +55,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ALL_CAPABILITIES", "ASYNC", "Adapter", "AdapterSubject", "BUILTIN_TARGETS", "CORE",
     "ClauseResult", "ENTRY_POINT_GROUP", "ENV_LOADER", "FILES", "FILE_LOADER", "LOCK",
-    "PERSISTENT", "PROCESSES", "PROFILES", "REFERENCE_TARGETS", "RICH_VALUES", "Report",
+    "PERSISTENT", "PROCESSES", "REFERENCE_TARGETS", "RICH_VALUES", "Report", "STALL_TIMEOUTS",
     "Subject", "THREADS", "TYPED_KEYS", "Target", "TargetError", "TargetListing", "TargetReport",
-    "VERSION", "list_targets", "render_table", "resolve_target", "run_conformance",
-    "write_json", "write_junit", "write_markdown",
+    "VERSION", "judge_in_process", "list_targets", "render_table", "resolve_target",
+    "run_conformance", "run_target", "write_json", "write_junit", "write_markdown",
 ]

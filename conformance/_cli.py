@@ -8,23 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from cachespec._cli import EXIT_FAIL, EXIT_OK, UsageError
-
 from cachespec.spec._subject import TargetError
 
-_PROFILES = ("quick", "default", "thorough")
+from ._results import LEVELS
 
 
 def register(subparsers: Any) -> None:
     check = subparsers.add_parser(
         "check", help="check targets against the spec, one verdict per clause",
         description="Check cache targets clause by clause. Exit 0 when no clause at --level "
-                    "fails, 1 when one does, 2 for usage errors.")
+                    "fails, 1 when one does, 2 for usage errors, 3 for an internal error.")
     check.add_argument("targets", nargs="*", metavar="TARGET",
-                       help="built-in name, entry-point name or module:Class "
-                            "(default: the reference targets)")
-    check.add_argument("--profile", choices=_PROFILES, default="default",
-                       help="how hard to search (quick ~20 s, default ~90 s per target)")
-    check.add_argument("--level", choices=("must", "should"), default="should",
+                       help="built-in name, entry-point name, module:Class or "
+                            "'module:Class(key=literal, ...)' (default: the reference targets)")
+    # the profile names live in the spec (PROFILE_NAMES); validate_run checks them, so that
+    # building this parser does not import Hypothesis
+    check.add_argument("--profile", default="default", metavar="PROFILE",
+                       help="the spec's search profile: quick (~20 s per target), default "
+                            "(~90 s) or thorough")
+    check.add_argument("--level", type=str.lower, choices=LEVELS, default="should",
                        help="clauses checked and counted: must = MUST only; should = both")
     check.add_argument("--clause", action="append", metavar="ID", default=None,
                        help="only this clause id (fnmatch patterns like 'CORE-*' work); repeatable")
@@ -48,33 +50,49 @@ def _writable(path: Path | None, flag: str) -> None:
         raise UsageError(f"{flag} {path}: directory {path.resolve().parent} does not exist")
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from . import REFERENCE_TARGETS
-    from ._report import progress_line, render_table, write_json, write_junit, write_markdown
-    from ._runner import run_conformance
+def _validate(args: argparse.Namespace, names: list[str]) -> None:
+    """Every usage error, decided before the first check starts (exit 2, one line)."""
+    from ._runner import validate_run
 
-    names = list(args.targets) or list(REFERENCE_TARGETS)
     for flag, path in (("--json", args.json), ("--markdown", args.markdown), ("--junit", args.junit)):
         _writable(path, flag)
-    if args.timeout is not None and args.timeout <= 0:
+    if args.timeout is not None and not args.timeout > 0:
         raise UsageError("--timeout must be a positive number of seconds")
-    tty = sys.stdout.isatty()
-
-    def progress(target: str, result: Any) -> None:
-        if tty:
-            print(progress_line(target, result), flush=True)
-
     try:
-        report = run_conformance(names, args.profile, args.level, args.clause,
-                                 on_clause=progress, timeout=args.timeout)
-    except TargetError as err:
+        validate_run(names, args.profile, args.level, args.clause, timeout=args.timeout)
+    except (TargetError, ValueError) as err:
         raise UsageError(str(err)) from None
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-    except ModuleNotFoundError as err:
+    except ImportError as err:
         raise UsageError(f"the spec is not importable ({err}); reinstall cachespec") from None
-    if tty:
-        print()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from . import REFERENCE_TARGETS
+    from ._report import (
+        check_line, header, progress_line, render_table, write_json, write_junit, write_markdown,
+    )
+    from ._runner import run_target
+    from ._results import Report
+
+    names = list(args.targets) or list(REFERENCE_TARGETS)
+    _validate(args, names)
+    # a terminal shows each clause as it is decided; a log (CI) gets one line per check
+    tty = sys.stdout.isatty()
+    print(header(names, args.profile, args.level), flush=True)
+
+    def on_clause(target: str, result: Any) -> None:
+        print(progress_line(target, result), flush=True)
+
+    def on_check(target: str, check: str, outcome: Any) -> None:
+        print(check_line(target, check, outcome), flush=True)
+
+    # past validation, any exception is the harness's fault: cachespec's main makes it exit 3
+    reports = [run_target(n, args.profile, args.level, args.clause, None,
+                          on_clause if tty else None, args.timeout,
+                          None if tty else on_check)
+               for n in names]
+    report = Report(reports, args.profile, args.level)
+    print()
     print(render_table(report))
     if args.json:
         write_json(report, args.json)
@@ -103,11 +121,11 @@ def cmd_targets(args: argparse.Namespace) -> int:
 
 
 def cmd_spec(args: argparse.Namespace) -> int:
-    from ._runner import load_spec
+    from ._engine import load_spec
 
     try:
         spec = load_spec()
-    except ModuleNotFoundError as err:
+    except ImportError as err:
         raise UsageError(f"the spec is not importable ({err}); reinstall cachespec") from None
     sys.stdout.write(spec.render_markdown())
     return EXIT_OK

@@ -43,10 +43,6 @@ def tick() -> None:
         pass
 
 
-def ops() -> int:
-    return _ops
-
-
 def signal_of(path: Path | None) -> tuple[int, int]:
     """(operations completed in this process, size of the shared progress file)."""
     size = 0

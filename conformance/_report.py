@@ -1,7 +1,9 @@
 """Report writers: the terminal table, JSON, Markdown and JUnit XML of a conformance Report.
 
 All four carry the same facts: per target, its capabilities and one row per clause (id, level,
-pass / FAIL / UNDECIDED / n/a); under each failure, the error and the minimal counterexample.
+pass / FAIL / UNDECIDED / n/a); under each failure, the error and the minimal counterexample;
+beside any verdict, the check's note on what it chose to test. ``header`` and ``check_line`` are
+the progress lines ``cachespec check`` prints as it goes.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import json
 import textwrap
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
-from ._runner import FAIL, NA, PASS, UNDECIDED, ClauseResult, Report, TargetReport
+from ._engine import CheckOutcome
+from ._results import FAIL, NA, PASS, UNDECIDED, ClauseResult, Report, TargetReport
 
 _SHOWN = {PASS: "pass", FAIL: "FAIL", NA: "n/a", UNDECIDED: "UNDECIDED"}
 
@@ -24,6 +28,23 @@ def progress_line(target: str, result: ClauseResult) -> str:
     return f"{target}: {result.id} {_SHOWN[result.status]} ({result.seconds:.1f}s)"
 
 
+def header(targets: Sequence[str], profile: str, level: str) -> str:
+    """What a run is about to do, printed before the first check starts."""
+    counted = "MUST" if level == "must" else "MUST and SHOULD"
+    return (f"cachespec check: {len(targets)} target(s): {', '.join(targets)}; "
+            f"profile {profile}; level {level} ({counted} clauses)")
+
+
+def check_line(target: str, check: str, outcome: CheckOutcome) -> str:
+    """One line per finished check, so a log shows progress while a run takes minutes."""
+    parts = [f"{len(outcome.passed)} judged"]
+    if outcome.failed:
+        parts.append(f"{len(outcome.failed)} failed ({', '.join(sorted(outcome.failed))})")
+    if outcome.undecided:
+        parts.append(f"{len(outcome.undecided)} not judged")
+    return f"{target}: check {check} finished in {outcome.seconds:.1f}s: {', '.join(parts)}"
+
+
 def render_target_table(t: TargetReport) -> str:
     lines = [f"== {t.target}  [{', '.join(t.capabilities) or 'no capabilities'}]"]
     if t.error:
@@ -33,6 +54,8 @@ def render_target_table(t: TargetReport) -> str:
     for c in t.clauses:
         note = f"  (needs {', '.join(c.missing)})" if c.status == NA and c.missing else ""
         lines.append(f"   {c.id:<{width}}  {c.level:<6}  {_SHOWN[c.status]}{note}")
+        if c.note:
+            lines.append(_indent(f"note: {c.note}"))
         if c.status == UNDECIDED:
             lines.append(_indent(f"{c.error}"))
         if c.status == FAIL:
@@ -85,6 +108,9 @@ def render_markdown(report: Report) -> str:
                 out += [f"#### `{c.id}`", "", f"Error: {_md_cell(c.error)}", ""]
                 if c.counterexample:
                     out += ["```", c.counterexample.rstrip(), "```", ""]
+        noted = [c for c in t.clauses if c.note]
+        if noted:
+            out += ["", "### Notes", ""] + [f"- `{c.id}`: {_md_cell(c.note)}" for c in noted]
         out.append("")
     return "\n".join(out)
 
@@ -115,6 +141,8 @@ def junit_tree(report: Report) -> ET.ElementTree:
             elif c.status == NA:
                 ET.SubElement(case, "skipped",
                               message=f"n/a: needs {', '.join(c.missing) or 'capabilities'}")
+            if c.note:
+                ET.SubElement(case, "system-out").text = f"note: {c.note}"
         if t.error:
             err = ET.SubElement(suite, "system-err")
             err.text = t.error
@@ -126,5 +154,5 @@ def write_junit(report: Report, path: Path) -> None:
     junit_tree(report).write(str(path), encoding="utf-8", xml_declaration=True)
 
 
-__all__ = ["junit_tree", "progress_line", "render_markdown", "render_table", "write_json",
+__all__ = ["check_line", "header", "junit_tree", "progress_line", "render_markdown", "render_table", "write_json",
            "write_junit", "write_markdown"]

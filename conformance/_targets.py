@@ -14,6 +14,7 @@ from typing import Any
 
 from . import _progress
 from cachespec.spec._subject import Target, TargetError, register_resolver
+from ._target_args import has_args, resolve_with_args
 from ._torchshaped import TorchShapedTarget, load_object, torch_shaped
 from .adapters._base import Adapter
 
@@ -143,6 +144,8 @@ register_resolver(resolve_target)  # how the spec's checks rebuild a target in a
 def _resolve(name: str) -> Target:
     if name in _BUILTINS:
         return _BUILTINS[name][1](name)
+    if has_args(name):  # module:Class(key=literal, ...): see _target_args
+        return resolve_with_args(name)
     if ":" in name:
         return torch_shaped(name)
     eps = _entry_points()

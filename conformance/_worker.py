@@ -8,27 +8,25 @@ Protocol. The parent starts ``python -m cachespec.conformance._worker TARGET --p
 ``{"check": name, "clauses": [id, ...]}``. The worker answers with JSON lines on fd N (its
 stdout/stderr belong to the checks and the target, which may print): ``ready`` once the target
 resolved (or ``fatal``), then per job ``run`` at each call of ``check.run``, ``violation`` per
-failed clause, and ``done`` (or ``crash`` if ``check.run`` raised). A job is re-run without the
-clauses that failed until a run finds no new violation; of the clauses left, those the check
-judged at least once passed and the others are undecided.
+failed clause, and ``done`` (``passed``, ``undecided``, ``failed``, ``notes``) or ``crash`` if
+``check.run`` raised; ``progress`` whenever an operation of the target completed. The job itself
+is the engine's :func:`~._engine.run_check` (re-run without failed clauses; of the clauses left,
+those judged at least once passed), the same code that runs checks in-process.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
-import tempfile
 import threading
-import time
 import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
 from . import _progress
-from cachespec.spec._subject import VERSION
+from ._engine import DEFAULT_SPEC, load_spec, run_check
 
 
 def _configure_hypothesis() -> None:
@@ -48,10 +46,8 @@ def _short(obj: Any, limit: int = 4000) -> str | None:
     return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more chars]"
 
 
-def _error_text(err: Any) -> str:
-    if isinstance(err, BaseException):
-        return f"{type(err).__name__}: {err}"
-    return str(err)
+def _error_text(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
 
 
 class _Channel:
@@ -78,55 +74,30 @@ def _heartbeat(out: _Channel, progress_file: Path, stop: threading.Event) -> Non
 
 def run_job(check: Any, target: Any, clauses: list[str], profile: str, workroot: Path,
             send: Any) -> None:
-    """Run ``check`` on ``clauses`` until a run finds no new violation; stream the outcome."""
-    remaining = set(clauses)
-    failed: set[str] = set()
-    judged: dict[str, int] = {}
-    started = time.monotonic()
-    while remaining:
-        send(ev="run", check=check.name, clauses=sorted(remaining))
-        workdir = Path(tempfile.mkdtemp(prefix=f"{check.name}-", dir=workroot))
-        version = target.get_version() if VERSION in target.capabilities else None
-        t0 = time.monotonic()
-        try:
-            result = check.run(target, workdir, profile, frozenset(remaining))
-        except BaseException as err:  # noqa: BLE001 - anything a check raises is reported
-            send(ev="crash", check=check.name, clauses=sorted(remaining),
-                 error=_error_text(err), traceback=_short(traceback.format_exc(), 8000),
-                 seconds=time.monotonic() - t0)
-            return
-        finally:
-            if version is not None:
-                try:  # a check that bumped the process-wide version must not leak it
-                    target.set_version(version)
-                except Exception:
-                    pass
-        for cid, n in (getattr(result, "judged", None) or {}).items():
-            judged[cid] = judged.get(cid, 0) + int(n)
-        new = 0
-        for v in getattr(result, "violations", None) or ():
-            cid = getattr(v, "clause_id", None)
-            if cid not in remaining:
-                continue  # already reported, or not asked for
-            remaining.discard(cid)
-            failed.add(cid)
-            new += 1
-            send(ev="violation", check=check.name, clause=cid, error=_short(_error_text(v.error)),
-                 counterexample=_short(getattr(v, "counterexample", None)),
-                 seconds=time.monotonic() - t0)
-        if not new:
-            break
-    # a clause passes only if the check judged it at least once and never found it broken
-    send(ev="done", check=check.name, passed=sorted(c for c in remaining if judged.get(c)),
-         undecided=sorted(c for c in remaining if not judged.get(c)), failed=sorted(failed),
-         judged=judged, seconds=time.monotonic() - started)
+    """Run ``check`` on ``clauses`` (the engine re-runs it without failed clauses); stream the
+    outcome. The version a check changes is restored by the check itself (spec ``_guarded``)."""
+
+    def violation(cid: str, error: str, counterexample: str | None, seconds: float) -> None:
+        send(ev="violation", check=check.name, clause=cid, error=_short(error),
+             counterexample=_short(counterexample), seconds=seconds)
+
+    outcome = run_check(check, target, clauses, profile, workroot,
+                        on_run=lambda ids: send(ev="run", check=check.name, clauses=ids),
+                        on_violation=violation)
+    if outcome.crashed is not None:
+        tb = next(iter(outcome.failed.values()))[1] if outcome.failed else None
+        send(ev="crash", check=check.name, clauses=sorted(outcome.failed),
+             error=outcome.crashed, traceback=_short(tb, 8000), seconds=outcome.seconds)
+        return
+    send(ev="done", check=check.name, passed=outcome.passed, undecided=outcome.undecided,
+         failed=sorted(outcome.failed), notes=outcome.notes, seconds=outcome.seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cachespec-worker")
     parser.add_argument("target")
     parser.add_argument("--profile", default="default")
-    parser.add_argument("--spec", default="cachespec.spec")
+    parser.add_argument("--spec", default=DEFAULT_SPEC)
     parser.add_argument("--result-fd", type=int, required=True)
     parser.add_argument("--workroot", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -136,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import resolve_target
 
         target = resolve_target(args.target)
-        spec = importlib.import_module(args.spec)
+        spec = load_spec(args.spec)
         checks = {c.name: c for c in spec.CHECKS}
     except BaseException as err:  # noqa: BLE001 - reported to the parent, which decides
         out.send(ev="fatal", error=_error_text(err), traceback=_short(traceback.format_exc(), 8000))

@@ -1,10 +1,11 @@
 """pytest plugin (entry point ``pytest11: cachespec``): the conformance suite as pytest tests.
 
 ``pytest --cachespec-target TARGET`` adds one test per clause,
-``cachespec[TARGET]::test_clause[CORE-INSERT-ONCE]``, so ``-k``, ``-n`` (xdist) and
+``cachespec[TARGET]::test_clause[CORE-INSERT-NO-OVERWRITE]``, so ``-k``, ``-n`` (xdist) and
 ``--junitxml`` work as for any test. A clause the target lacks capabilities for is skipped
 (``n/a``), never passed. :mod:`cachespec.conformance.testing` offers the same suite as a base
-class to subclass in a test file.
+class to subclass in a test file. Verdicts come from the engine every front end shares
+(``_engine.TargetVerdicts``), with the checks run in a worker process (``_session``).
 
 This module is imported by every pytest run where cachespec is installed, so it imports nothing
 heavy at module level and does nothing unless ``--cachespec-target`` is given or a
@@ -18,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from ._runner import WorkerSession
+from ._results import FAIL, LEVELS, NA, PASS, UNDECIDED, ClauseResult
 
-_PROFILES = ("quick", "default", "thorough")
+if TYPE_CHECKING:
+    from ._engine import TargetVerdicts
+    from ._session import WorkerSession
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,10 +31,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cachespec-target", action="append", default=[], metavar="TARGET",
                     dest="cachespec_targets",
                     help="run the cachespec conformance suite against TARGET (a built-in name, an "
-                         "entry-point name or module:Class); repeatable")
-    group.addoption("--cachespec-profile", choices=_PROFILES, default="default",
-                    dest="cachespec_profile", help="search effort per check (default: default)")
-    group.addoption("--cachespec-level", choices=("must", "should"), default="should",
+                         "entry-point name, module:Class or module:Class(key=literal, ...)); "
+                         "repeatable")
+    # (profile names are checked when the suite is used, so that an inert run does not import
+    # Hypothesis to list them)
+    group.addoption("--cachespec-profile", default="default", dest="cachespec_profile",
+                    metavar="PROFILE", help="the spec's search profile: quick, default (the "
+                                            "default) or thorough")
+    group.addoption("--cachespec-level", type=str.lower, choices=LEVELS, default="should",
                     dest="cachespec_level",
                     help="must: only MUST clauses; should (default): MUST and SHOULD")
     group.addoption("--cachespec-timeout", type=float, default=None, dest="cachespec_timeout",
@@ -58,86 +64,77 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         engine.close()
 
 
-# -- the engine: clause verdicts, computed lazily, one worker per target per pytest process ----
+def check_profile(profile: str) -> str:
+    """``profile`` if the spec has it, else ValueError naming the ones it has."""
+    from ._session import stall_timeout
+
+    stall_timeout(profile)
+    return profile
+
+
+# -- verdicts, computed lazily, one worker per target per pytest process --------------------------
 class _TargetState:
+    """One target in this pytest process: its worker, and the engine's verdicts over the
+    clauses this process was asked for (so each check runs once on all of them)."""
+
     def __init__(self, name: str, profile: str, timeout: float | None) -> None:
-        from ._runner import load_spec
+        from ._engine import load_spec
 
         self.name = name
         self.profile = profile
         self.timeout = timeout
         self.spec = load_spec()
         self.error: str | None = None
-        self._capabilities: set[str] | None = None
+        self.capabilities: list[str] | None = None
+        self.verdicts: TargetVerdicts | None = None
         self.ran: set[str] = set()
-        #: clause id -> (error, counterexample) for every clause a check failed
-        self.failures: dict[str, tuple[str, str | None]] = {}
-        self.judged: set[str] = set()  #: clauses some check judged (and did not fail)
         self.session: WorkerSession | None = None
 
-    @property
-    def capabilities(self) -> set[str]:
-        """Read from the worker (it resolves the target anyway), sparing this process the
-        target's imports (torch takes seconds)."""
-        if self._capabilities is None:
-            from ._runner import WorkerError
+    def _start(self) -> None:
+        """Start the worker: it resolves the target and reports the capabilities used."""
+        from ._session import WorkerError, WorkerSession
 
-            try:
-                self._capabilities = set(self._session().start_if_needed())
-            except WorkerError as err:
-                self._capabilities = set()
-                self.error = str(err)
-        return self._capabilities
+        if self.capabilities is not None or self.error is not None:
+            return
+        self.session = WorkerSession(self.name, self.profile, timeout=self.timeout)
+        try:
+            self.capabilities = self.session.start_if_needed()
+        except WorkerError as err:
+            self.error = str(err)
 
-    def _session(self) -> WorkerSession:
-        if self.session is None:
-            from ._runner import WorkerSession
+    def verdict(self, clause_id: str, wanted: set[str]) -> ClauseResult:
+        """The clause's final result; ``wanted``: the clauses this process will ask for."""
+        from ._engine import TargetVerdicts
+        from ._session import WorkerError
 
-            self.session = WorkerSession(self.name, self.profile, timeout=self.timeout)
-        return self.session
-
-    def verdict(self, clause_id: str, wanted: set[str]) -> tuple[str, str | None, str | None]:
-        """(status, error, counterexample); ``wanted``: the clauses this process will ask for,
-        so each check runs once on all of them instead of once per clause."""
-        from ._runner import FAIL, NA, PASS, UNDECIDED, WorkerError, plan_checks
-
-        self.capabilities  # noqa: B018 - starts the worker, which may set self.error
-        if self.error:
-            return FAIL, f"target {self.name!r} is unusable: {self.error}", None
         try:
             clause = self.spec.get_clause(clause_id)
         except KeyError:
-            return FAIL, f"no clause {clause_id!r} in the spec", None
-        missing = sorted(set(clause.capabilities) - self.capabilities)
-        if missing:
-            return NA, f"n/a: {self.name} lacks {', '.join(missing)}", None
-        applicable = {c.id for c in self.spec.CLAUSES
-                      if c.id in wanted | {clause_id} and set(c.capabilities) <= self.capabilities}
-        plan = [(check, ids) for check, ids in plan_checks(self.spec, applicable, self.capabilities)
-                if clause_id in ids]
-        if not plan:
-            return UNDECIDED, ("not checked: no check in the spec covers this clause for a "
-                               "target with these capabilities"), None
-        for check, ids in plan:
-            if check.name in self.ran:
+            return ClauseResult(clause_id, "?", FAIL, f"no clause {clause_id!r} in the spec")
+        self._start()
+        if self.error is not None:
+            return ClauseResult(clause.id, str(clause.level).upper(), FAIL,
+                                f"not run: target {self.name!r} is unusable: {self.error}")
+        assert self.capabilities is not None and self.session is not None
+        if self.verdicts is None or clause_id not in self.verdicts.results:
+            asked = wanted | {clause_id}
+            self.verdicts = TargetVerdicts(self.spec, [c for c in self.spec.CLAUSES
+                                                       if c.id in asked], self.capabilities)
+            self.ran = set()
+        verdicts = self.verdicts
+        for check, ids in verdicts.plan:
+            if verdicts.final(clause_id):
+                break
+            if clause_id not in ids or check.name in self.ran:
                 continue
             self.ran.add(check.name)
             try:
-                outcome = self._session().run_check(check.name, ids)
+                outcome = self.session.run_check(check.name, ids, verdicts.violated)
             except WorkerError as err:
-                for cid in ids:
-                    self.failures.setdefault(cid, (f"not run: {err}", None))
-                continue
-            for cid, (error, cex, _secs) in outcome.failed.items():
-                self.failures.setdefault(cid, (error, cex))
-            self.judged.update(outcome.passed)
-        if clause_id in self.failures:
-            error, cex = self.failures[clause_id]
-            return FAIL, error, cex
-        if clause_id not in self.judged:  # pass means judged
-            return UNDECIDED, (f"undecided: {', '.join(c.name for c, _ in plan)} ran but never "
-                               "reached this clause's assertion, so nothing was judged"), None
-        return PASS, None, None
+                verdicts.unusable(str(err))
+                break
+            verdicts.record(check.name, ids, outcome)
+        return verdicts.results[clause_id]
 
     def close(self) -> None:
         if self.session is not None:
@@ -183,20 +180,30 @@ def _wanted(session: pytest.Session) -> set[str]:
 
 
 def check_clause(config: pytest.Config, session: pytest.Session, target: str, clause_id: str,
-                 profile: str = "default", timeout: float | None = None) -> None:
-    """Pass, skip (n/a) or fail the current test with the clause's verdict on ``target``."""
-    from ._runner import FAIL, NA, UNDECIDED
-
+                 profile: str = "default", timeout: float | None = None,
+                 expected_deviation: str | None = None) -> None:
+    """Pass, skip (n/a), xfail (an expected deviation that deviates) or fail the current test
+    with the clause's verdict on ``target``. ``expected_deviation`` (a reason) is strict: a
+    clause listed as a deviation that passes fails the test."""
     state = _engine(config).state(target, profile, timeout)
-    status, error, cex = state.verdict(clause_id, _wanted(session))
-    if status == NA:
-        pytest.skip(error or "n/a")
-    if status == UNDECIDED:
-        pytest.fail(f"{clause_id} undecided on {target}: {error}", pytrace=False)
-    if status == FAIL:
-        text = f"{clause_id} violated by {target}\nerror: {error}"
-        if cex:
-            text += f"\ncounterexample:\n{cex}"
+    result = state.verdict(clause_id, _wanted(session))
+    if result.status == NA:
+        pytest.skip(result.error or f"n/a: {target} lacks {', '.join(result.missing)}")
+    detail = f"\nnote: {result.note}" if result.note else ""
+    # a target that cannot even be built deviates from nothing: that failure is never expected
+    if expected_deviation is not None and state.error is None:
+        if result.status == PASS:
+            pytest.fail(f"{clause_id} passed on {target}, but it is listed as an expected "
+                        f"deviation ({expected_deviation}); remove it from "
+                        f"expected_deviations{detail}", pytrace=False)
+        pytest.xfail(f"expected deviation ({expected_deviation}): {result.status}: "
+                     f"{result.error}")
+    if result.status == UNDECIDED:
+        pytest.fail(f"{clause_id} undecided on {target}: {result.error}{detail}", pytrace=False)
+    if result.status == FAIL:
+        text = f"{clause_id} violated by {target}\nerror: {result.error}{detail}"
+        if result.counterexample:
+            text += f"\ncounterexample:\n{result.counterexample}"
         pytest.fail(text, pytrace=False)
 
 
@@ -227,7 +234,7 @@ class TargetSuite(pytest.Collector):
         self.target = target
 
     def collect(self) -> list[pytest.Item]:
-        from ._runner import load_spec, select_clauses
+        from ._engine import load_spec, select_clauses
 
         spec = load_spec()
         level = self.config.getoption("cachespec_level")
@@ -265,8 +272,12 @@ class _CommandLineSuite:
                 check_target_name(name)
             except TargetError as err:
                 raise pytest.UsageError(f"--cachespec-target: {err}") from None
-        from ._runner import load_spec
+        from ._engine import load_spec
 
+        try:
+            check_profile(config.getoption("cachespec_profile"))
+        except ValueError as err:
+            raise pytest.UsageError(f"--cachespec-profile: {err}") from None
         try:
             spec = load_spec()
             spec.CLAUSES, spec.CHECKS, spec.get_clause  # noqa: B018 - the API the suite needs

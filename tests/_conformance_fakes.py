@@ -4,18 +4,23 @@ The conformance runner, CLI and plugin are tested against this fake registry so 
 semantics (n/a, not checked, timeouts, re-runs, exit codes) are pinned independently of the real
 spec's contents. The modules are written into a temp dir that child processes import through
 PYTHONPATH, exactly as a user's own module would be.
+
+The fake spec is chosen explicitly, never through the environment: in this process by patching
+``_engine.DEFAULT_SPEC`` (the worker then gets ``--spec fakespec`` from its parent); in a pytest
+child with ``-p use_fakespec``; in a CLI child with :func:`cli_argv`.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from pathlib import Path
 
 FAKE_SPEC = textwrap.dedent('''
     """A fake clause registry with the shape of cachespec.spec."""
     import os
-    from dataclasses import dataclass
+    from dataclasses import dataclass, field
 
     @dataclass(frozen=True)
     class Clause:
@@ -60,9 +65,13 @@ FAKE_SPEC = textwrap.dedent('''
         if "CORE-INSERT-ONCE" in clauses:
             first, second = s.insert("k", 1), s.insert("k", 2)
             if not (first and not second and s.get("k") == 1):
+                # with Hypothesis' advice, which no report may show
                 out.append(Violation("CORE-INSERT-ONCE",
                                      AssertionError(f"overwrote: {first}, {second}, {s.get('k')}"),
-                                     "insert('k', 1); insert('k', 2); get('k')"))
+                                     "insert('k', 1); insert('k', 2); get('k')\\n"
+                                     "You can reproduce this example by temporarily adding "
+                                     "@reproduce_failure('6.100.0', b'AXicY2BgAAAABAAB') as a "
+                                     "decorator on your test case"))
         # like a shrinking search: the second problem only shows once the first is excluded
         if "CORE-SECOND" in clauses and "CORE-INSERT-ONCE" not in clauses:
             if getattr(target, "name", "").endswith(":Overwrites"):
@@ -91,19 +100,22 @@ FAKE_SPEC = textwrap.dedent('''
     class CheckResult:
         violations: list
         judged: dict
+        notes: dict = field(default_factory=dict)
 
-    def judging(fn):
+    def judging(fn, notes=None):
         """Every asked clause but SAFE-UNJUDGED counts as judged once."""
         def run(target, workdir, profile, clauses):
             return CheckResult(fn(target, workdir, profile, clauses),
-                               {c: 1 for c in clauses if c != "SAFE-UNJUDGED"})
+                               {c: 1 for c in clauses if c != "SAFE-UNJUDGED"},
+                               {c: n for c, n in (notes or {}).items() if c in clauses})
         return run
 
     CHECKS = (
         Check("slow", ("CONC-SLOW",), frozenset({"core"}), judging(run_slow)),
         Check("hang", ("CONC-HANG",), frozenset({"core"}), judging(run_hang)),
         Check("core", ("CORE-INSERT-ONCE", "CORE-GET-MISS", "CORE-SECOND", "SAFE-UNJUDGED"),
-              frozenset({"core"}), judging(run_core)),
+              frozenset({"core"}),
+              judging(run_core, {"CORE-GET-MISS": "looked up one absent str key"})),
         Check("reopen", ("DISK-REOPEN",), frozenset({"core", "persistent"}), judging(run_reopen)),
     )
 
@@ -120,6 +132,8 @@ FAKE_SPEC = textwrap.dedent('''
 FAKE_CACHES = textwrap.dedent('''
     """Tiny torch-shaped caches: one right, one that overwrites, one that hangs."""
     import ast
+    import os
+    import sys
     import threading
     import time
     from functools import cached_property
@@ -192,25 +206,66 @@ FAKE_CACHES = textwrap.dedent('''
     class NeedsArgs(Good):
         def __init__(self, size):
             super().__init__()
+
+    class Counted(Good):
+        """Logs the pid of every construction, to count resolutions per process."""
+
+        def __init__(self):
+            super().__init__()
+            with open(Path(__file__).with_name("constructions.log"), "a") as f:
+                f.write(f"{os.getpid()}\\n")
+
+    class WorkerSeesMore(Good):
+        """Claims persistence only inside a check worker: the worker's capabilities rule."""
+
+        cachespec_capabilities = (("core", "persistent") if sys.argv[0].endswith("_worker.py")
+                                  else ("core",))
+
+    class Configurable(Good):
+        """Overwrites only when constructed with overwrite=True: proves arguments reach the
+        worker that rebuilds the target from its name."""
+
+        def __init__(self, overwrite, label=""):
+            super().__init__()
+            self.overwrite = overwrite
+
+        def insert(self, key, value):
+            if self.overwrite:
+                self._d[key] = value
+                return True
+            return super().insert(key, value)
+''')
+
+
+USE_FAKESPEC = textwrap.dedent('''
+    """Load with `pytest -p use_fakespec` or import first: the engine judges against fakespec."""
+    from cachespec.conformance import _engine
+
+    _engine.DEFAULT_SPEC = "fakespec"
 ''')
 
 
 def write_fakes(directory: Path) -> Path:
-    """Write ``fakespec.py`` and ``fakecaches.py`` into ``directory``; return it."""
+    """Write ``fakespec.py``, ``fakecaches.py`` and ``use_fakespec.py`` into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "fakespec.py").write_text(FAKE_SPEC)
     (directory / "fakecaches.py").write_text(FAKE_CACHES)
+    (directory / "use_fakespec.py").write_text(USE_FAKESPEC)
     return directory
 
 
-def fake_env(directory: Path, spec: str | None = "fakespec") -> dict[str, str]:
-    """Environment for a child process that sees the fakes (and, if spec, uses the fake spec)."""
+def fake_env(directory: Path) -> dict[str, str]:
+    """Environment for a child process that can import the fakes."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(directory), env.get("PYTHONPATH")]))
-    if spec:
-        env["CACHESPEC_SPEC_MODULE"] = spec
-    else:
-        env.pop("CACHESPEC_SPEC_MODULE", None)
     env.pop("PYTEST_ADDOPTS", None)
     env.pop("PYTEST_XDIST_WORKER", None)
     return env
+
+
+def cli_argv(*args: str, fake_spec: bool = True) -> list[str]:
+    """The command line of ``cachespec ARGS`` in a child, judging against the fake spec."""
+    prelude = "import use_fakespec; " if fake_spec else ""
+    return [sys.executable, "-c",
+            f"import sys; {prelude}from cachespec._cli import main; sys.exit(main(sys.argv[1:]))",
+            *args]

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from _conformance_fakes import fake_env, write_fakes
+from _conformance_fakes import cli_argv, fake_env, write_fakes
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +20,9 @@ def fakes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def cachespec(fakes: Path, *args: str, cwd: Path | None = None,
-              spec: str | None = "fakespec") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cachespec", *args], capture_output=True,
-                          text=True, env=fake_env(fakes, spec), cwd=cwd or fakes, timeout=300)
+              fake_spec: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cli_argv(*args, fake_spec=fake_spec), capture_output=True,
+                          text=True, env=fake_env(fakes), cwd=cwd or fakes, timeout=300)
 
 
 def test_broken_target_fails_with_error_and_counterexample(fakes: Path, tmp_path: Path) -> None:
@@ -96,6 +96,9 @@ def test_hanging_target_is_reported_not_waited_for(fakes: Path) -> None:
     (["check", "fakecaches:Good", "--clause", "NOPE-*"], "no clause matches"),
     (["check", "fakecaches:Good", "--json", "/nonexistent-dir/r.json"], "does not exist"),
     (["check", "fakecaches:Good", "--timeout", "0"], "--timeout"),
+    (["check", "fakecaches:Good", "--profile", "fast"], "unknown profile 'fast'"),
+    (["check", "fakecaches:Configurable(True)"], "keyword arguments"),
+    (["check", "fakecaches:Configurable(overwrite=open)"], "not a Python literal"),
 ])
 def test_usage_errors_exit_2_with_one_line(fakes: Path, args: list[str], hint: str) -> None:
     out = cachespec(fakes, *args)
@@ -116,16 +119,31 @@ def test_targets_lists_builtins_with_capabilities(fakes: Path) -> None:
 
 def test_spec_prints_the_rendered_spec(fakes: Path) -> None:
     out = cachespec(fakes, "spec")
-    assert out.returncode == 0 and out.stdout.startswith("# Fake spec")
+    assert out.returncode == 0 and out.stdout.startswith("# Fake spec"), out.stderr
     assert "`CORE-INSERT-ONCE` (MUST)" in out.stdout
 
 
-def test_progress_lines_only_on_a_tty(fakes: Path) -> None:
-    piped = cachespec(fakes, "check", "fakecaches:Good", "--profile", "quick", "--level", "must")
+def test_a_log_gets_a_header_and_one_line_per_check(fakes: Path) -> None:
+    piped = cachespec(fakes, "check", "fakecaches:Overwrites", "fakecaches:Good", "--profile",
+                      "quick", "--level", "must")
+    lines = piped.stdout.splitlines()
+    assert lines[0] == ("cachespec check: 2 target(s): fakecaches:Overwrites, fakecaches:Good; "
+                        "profile quick; level must (MUST clauses)")
+    checks = [line for line in lines if ": check " in line]
+    # the MUST clauses of the fake spec are covered by checks core and reopen; reopen needs
+    # persistence, which neither target has
+    assert [line.split(" finished")[0] for line in checks] == [
+        "fakecaches:Overwrites: check core", "fakecaches:Good: check core"]
+    assert "2 failed (CORE-INSERT-ONCE, CORE-SECOND)" in checks[0]
+    assert "failed" not in checks[1]
+    # the per-clause lines are for a terminal
     assert "fakecaches:Good: CORE-GET-MISS pass" not in piped.stdout
+
+
+def test_progress_lines_on_a_tty(fakes: Path) -> None:
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "cachespec", "check", "fakecaches:Good",
-                             "--profile", "quick", "--level", "must"],
+    proc = subprocess.Popen(cli_argv("check", "fakecaches:Good", "--profile", "quick",
+                                     "--level", "must"),
                             stdout=slave, stderr=subprocess.DEVNULL, env=fake_env(fakes),
                             cwd=fakes)
     os.close(slave)
@@ -142,3 +160,63 @@ def test_progress_lines_only_on_a_tty(fakes: Path) -> None:
     os.close(master)
     text = b"".join(chunks).decode(errors="replace")
     assert "fakecaches:Good: CORE-GET-MISS pass" in text
+
+
+def test_constructor_arguments_travel_in_the_target_name(fakes: Path, tmp_path: Path) -> None:
+    out = cachespec(fakes, "check", "fakecaches:Configurable(overwrite=True)",
+                    "fakecaches:Configurable(label='x', overwrite=False)", "--profile", "quick",
+                    "--clause", "CORE-INSERT-ONCE", "--json", str(tmp_path / "r.json"))
+    assert out.returncode == 1, out.stdout + out.stderr
+    targets = json.loads((tmp_path / "r.json").read_text())["targets"]
+    # the worker rebuilt each target with its own arguments
+    assert {t["target"]: t["clauses"][0]["status"] for t in targets} == {
+        "fakecaches:Configurable(overwrite=True)": "fail",
+        "fakecaches:Configurable(label='x', overwrite=False)": "pass"}
+
+
+def test_output_and_reports_never_show_reproduce_failure(fakes: Path, tmp_path: Path) -> None:
+    out = cachespec(fakes, "check", "fakecaches:Overwrites", "--profile", "quick",
+                    "--clause", "CORE-INSERT-ONCE", "--json", str(tmp_path / "r.json"),
+                    "--markdown", str(tmp_path / "r.md"), "--junit", str(tmp_path / "r.xml"))
+    assert out.returncode == 1
+    assert "insert('k', 1); insert('k', 2); get('k')" in out.stdout  # the counterexample stays
+    for text in (out.stdout, out.stderr, *(p.read_text() for p in tmp_path.iterdir())):
+        assert "reproduce_failure" not in text and "You can reproduce" not in text
+
+
+def test_notes_are_shown_beside_the_verdict(fakes: Path, tmp_path: Path) -> None:
+    out = cachespec(fakes, "check", "fakecaches:Good", "--profile", "quick", "--clause",
+                    "CORE-GET-MISS", "--json", str(tmp_path / "r.json"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "note: looked up one absent str key" in out.stdout
+    (target,) = json.loads((tmp_path / "r.json").read_text())["targets"]
+    assert target["clauses"][0]["note"] == "looked up one absent str key"
+
+
+def test_an_internal_error_during_a_run_exits_3_with_its_cause(
+        fakes: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from cachespec._cli import main
+    from cachespec.conformance import _engine, _session
+
+    monkeypatch.syspath_prepend(str(fakes))
+    monkeypatch.setattr(_engine, "DEFAULT_SPEC", "fakespec")
+
+    def garbling_worker(target: str, profile: str, spec: str, fd: int, workroot: Path
+                        ) -> list[str]:  # a worker that breaks the protocol
+        return [sys.executable, "-c", f"import os, time; os.write({fd}, b'not json\\n'); "
+                                      "time.sleep(60)"]
+
+    monkeypatch.setattr(_session, "worker_command", garbling_worker)
+    code = main(["check", "fakecaches:Good", "--profile", "quick"])
+    err = capsys.readouterr().err
+    assert code == 3
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("cachespec check: internal error: WorkerProtocolError:")
+    assert "not a JSON event" in last and "usage error" not in err
+
+
+def test_level_is_case_insensitive(fakes: Path) -> None:
+    out = cachespec(fakes, "check", "fakecaches:Good", "--profile", "quick", "--level", "MUST",
+                    "--clause", "CORE-GET-MISS")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "level must (MUST clauses)" in out.stdout

@@ -18,19 +18,23 @@ def project(tmp_path: Path) -> Path:
     return write_fakes(tmp_path / "project")
 
 
-def run_pytest(project: Path, *args: str, spec: str | None = "fakespec"
+def run_pytest(project: Path, *args: str, fake_spec: bool = True
                ) -> tuple[int, dict[str, str], str]:
-    """Exit code, {test name: passed|failed|skipped} from --junitxml, and the output."""
+    """Exit code, {test name: passed|failed|skipped|xfailed} from --junitxml, and the output."""
     junit = project / "junit.xml"
+    junit.unlink(missing_ok=True)
+    plugin = ["-p", "use_fakespec"] if fake_spec else []
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugin, "-q", "-rA",
          f"--junitxml={junit}", *args],
-        capture_output=True, text=True, cwd=project, env=fake_env(project, spec), timeout=600)
+        capture_output=True, text=True, cwd=project, env=fake_env(project), timeout=600)
     outcomes: dict[str, str] = {}
     if junit.exists():
         for case in ET.parse(junit).getroot().iter("testcase"):
+            skipped = case.find("skipped")
             status = ("failed" if case.find("failure") is not None or case.find("error") is not None
-                      else "skipped" if case.find("skipped") is not None else "passed")
+                      else "xfailed" if skipped is not None and skipped.get("type") == "pytest.xfail"
+                      else "skipped" if skipped is not None else "passed")
             classname = case.get("classname") or ""
             outcomes[f"{classname.rsplit('.', 1)[-1]}::{case.get('name')}"] = status
     return done.returncode, outcomes, done.stdout + done.stderr
@@ -78,10 +82,15 @@ def test_hanging_target_fails_by_timeout(project: Path) -> None:
     assert "timed out after 2 s" in output
 
 
-def test_unknown_target_is_a_usage_error(project: Path) -> None:
-    code, _, output = run_pytest(project, "--cachespec-target", "no-such-target")
+@pytest.mark.parametrize(("args", "message"), [
+    (["--cachespec-target", "no-such-target"], "unknown target 'no-such-target'"),
+    (["--cachespec-target", "fakecaches:Good", "--cachespec-profile", "fast"],
+     "--cachespec-profile: unknown profile 'fast'; use one of quick, default, thorough"),
+])
+def test_bad_options_are_usage_errors(project: Path, args: list[str], message: str) -> None:
+    code, _, output = run_pytest(project, *args)
     assert code == pytest.ExitCode.USAGE_ERROR
-    assert "unknown target 'no-such-target'" in output and "Traceback" not in output
+    assert message in output and "Traceback" not in output
 
 
 def test_base_class_by_attribute_and_by_fixture(project: Path) -> None:
@@ -112,18 +121,96 @@ def test_base_class_by_attribute_and_by_fixture(project: Path) -> None:
     assert outcomes["TestBroken::test_clause[DISK-REOPEN]"] == "skipped"
 
 
+def test_base_class_constructor_arguments_and_expected_deviations(project: Path) -> None:
+    (project / "test_my_cache.py").write_text(textwrap.dedent('''
+        import pytest
+        from cachespec.conformance.testing import CacheConformanceTests
+
+        class TestOverwriting(CacheConformanceTests):
+            target = "fakecaches:Configurable"
+            target_kwargs = {"overwrite": True}
+            profile = "quick"
+            level = "MUST"   # case-insensitive
+            expected_deviations = {"CORE-INSERT-ONCE": "overwrites by design",
+                                   "CORE-GET-MISS": "listed, but it passes"}
+
+        class TestKeeping(CacheConformanceTests):
+            target = "fakecaches:Configurable"
+            profile = "quick"
+            level = "must"
+
+            @pytest.fixture
+            def cachespec_target_kwargs(self):
+                return {"overwrite": False}
+    '''))
+    code, outcomes, output = run_pytest(project, "test_my_cache.py", "-k", "INSERT-ONCE or GET-MISS")
+    assert code == 1, output
+    assert outcomes == {
+        # the deviation deviates: xfail, with its reason
+        "TestOverwriting::test_clause[CORE-INSERT-ONCE]": "xfailed",
+        # strict: a listed deviation that passes fails, so the list cannot go stale
+        "TestOverwriting::test_clause[CORE-GET-MISS]": "failed",
+        "TestKeeping::test_clause[CORE-INSERT-ONCE]": "passed",
+        "TestKeeping::test_clause[CORE-GET-MISS]": "passed",
+    }, output
+    assert "overwrites by design" in output
+    assert "remove it from expected_deviations" in output
+
+
+def test_an_unusable_target_fails_even_its_expected_deviations(project: Path) -> None:
+    (project / "childfail.py").write_text(
+        "import sys\n"
+        "if sys.argv[0].endswith('_worker.py'):\n"
+        "    raise RuntimeError('not importable in a child process')\n"
+        "from fakecaches import Good\n")
+    (project / "test_unusable.py").write_text(textwrap.dedent('''
+        from cachespec.conformance.testing import CacheConformanceTests
+
+        class TestUnusable(CacheConformanceTests):
+            target = "childfail:Good"
+            profile = "quick"
+            expected_deviations = {"CORE-INSERT-ONCE": "a deviation, not a broken target"}
+    '''))
+    code, outcomes, output = run_pytest(project, "test_unusable.py", "-k", "CORE-INSERT-ONCE")
+    assert code == 1, output
+    assert outcomes == {"TestUnusable::test_clause[CORE-INSERT-ONCE]": "failed"}, output
+    assert "not importable in a child process" in output
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ('level = "MUTS"', "TestBad: unknown level 'MUTS'; use one of must, should"),
+    ('profile = "fast"', "TestBad: unknown profile 'fast'"),
+    ('expected_deviations = {"CORE-NOPE": "x"}', "unknown clause ids CORE-NOPE"),
+    ('target_kwargs = {"when": object()}', "is not a Python literal"),
+])
+def test_base_class_rejects_bad_settings_at_collection(project: Path, body: str,
+                                                        message: str) -> None:
+    (project / "test_bad.py").write_text(textwrap.dedent(f'''
+        from cachespec.conformance.testing import CacheConformanceTests
+
+        class TestBad(CacheConformanceTests):
+            target = "fakecaches:Good"
+            {body}
+    '''))
+    code, outcomes, output = run_pytest(project, "test_bad.py")
+    assert code == pytest.ExitCode.INTERRUPTED, output  # a collection error stops the run
+    assert message in output
+
+
 def test_plugin_is_inert_without_the_option(project: Path) -> None:
     (project / "test_inert.py").write_text(textwrap.dedent('''
         import sys
 
         def test_nothing_heavy_was_imported(pytestconfig):
             assert pytestconfig.pluginmanager.hasplugin("cachespec")
-            heavy = [m for m in ("cachespec.conformance._runner", "cachespec.spec._checks", "torch",
-                                 "cachespec.reference", "fakespec") if m in sys.modules]
+            heavy = [m for m in ("cachespec.conformance._runner", "cachespec.conformance._engine",
+                                 "cachespec.spec._checks", "cachespec.spec._profiles",
+                                 "hypothesis", "torch", "cachespec.reference", "fakespec")
+                     if m in sys.modules]
             assert heavy == []
             assert pytestconfig.pluginmanager.get_plugin("cachespec-conformance-suite") is None
     '''))
-    code, outcomes, output = run_pytest(project, "test_inert.py")
+    code, outcomes, output = run_pytest(project, "test_inert.py", fake_spec=False)
     assert code == 0, output
     assert outcomes == {"test_inert::test_nothing_heavy_was_imported": "passed"}
 
@@ -140,10 +227,10 @@ def _real_spec_ready() -> bool:
 def test_real_spec_reference_passes_and_overwriting_cache_fails(project: Path) -> None:
     args = ("--cachespec-profile", "quick", "-k", "CORE-", "-n", "2")
     code, outcomes, output = run_pytest(project, "--cachespec-target", "reference-memory", *args,
-                                        spec=None)
+                                        fake_spec=False)
     assert code == 0, output
     assert by_clause(outcomes) and set(by_clause(outcomes).values()) == {"passed"}
     code, outcomes, output = run_pytest(project, "--cachespec-target", "fakecaches:Overwrites",
-                                        *args, spec=None)
+                                        *args, fake_spec=False)
     assert code == 1, output
     assert by_clause(outcomes)["CORE-INSERT-NO-OVERWRITE"] == "failed"

@@ -1,8 +1,12 @@
 """The ``cachespec`` console script.
 
 Each concern owns its subcommands: a command module exposes ``register(subparsers)``, which adds
-its parsers and sets ``func`` (``args -> exit code``) on them. Modules are imported lazily so that
-``cachespec --version`` stays instant and a broken optional dependency only breaks its command.
+its parsers and sets ``func`` (``args -> exit code``) on them; command modules import their heavy
+dependencies inside ``func``, so that ``cachespec --version`` stays instant.
+
+Exit codes: 0 ok, 1 a check failed, 2 usage error (raised as :class:`UsageError` before any work
+starts, printed as one line), 3 internal error (any other exception: the traceback, then one line
+naming the cause), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 
 from cachespec import __version__
@@ -23,7 +28,7 @@ _COMMAND_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cachespec.reference._bench", ("bench",)),
 )
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -38,15 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cachespec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name, _commands in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            # Only tolerate the command module itself being absent (a partial checkout);
-            # a missing dependency inside it is a real error.
-            if err.name != module_name and not module_name.startswith(f"{err.name}."):
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(module_name).register(sub)
     return parser
 
 
@@ -64,6 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"cachespec {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 - a bug of cachespec, not of the user's input
+        traceback.print_exc()
+        print(f"cachespec {args.command}: internal error: {type(err).__name__}: {err}",
+              file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

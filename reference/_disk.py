@@ -33,10 +33,12 @@ from typing import Any, Callable
 from filelock import FileLock, Timeout
 from xxhash import xxh3_64_intdigest
 
-from cachespec.reference._base import AsyncCache
+from cachespec.reference._base import AsyncCache, Key, Value
 from cachespec.reference._errors import CacheError
 from cachespec.reference._keys import encode_key
 from cachespec.reference._values import decode_value, dump_value
+from cachespec.reference._versions import pid_alive as _pid_alive
+from cachespec.reference._versions import remove_versions_except
 
 MAGIC = b"CSP\x02"
 # magic, payload length, XXH3-64 of the payload. The checksum is what turns bytes overwritten in
@@ -47,6 +49,7 @@ _BLANK_HEADER = bytes(_HEADER.size)
 LOCK_TIMEOUT = 30.0  #: seconds to wait for a repair lock before giving up with CacheError
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 _TEMP_MARK = ".tmp-"
+_HEX = frozenset("0123456789abcdef")
 
 
 def pack_entry(payload: bytes) -> bytes:
@@ -82,17 +85,11 @@ def unpack_entry(data: bytes, where: str) -> Any:
     return decode_value(data, where, _HEADER.size)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+class _DirectoryGone(Exception):
+    """The entry's directory vanished between staging and linking (its version was reclaimed)."""
 
 
-class OnDiskCache(AsyncCache):
+class OnDiskCache(AsyncCache[Key, Value]):
     """A cache shared by every instance, thread and process using the same ``base_dir``.
 
     ``version`` (an int class attribute) namespaces entries: those written under another version
@@ -155,8 +152,44 @@ class OnDiskCache(AsyncCache):
         """The lock file guarding repairs of ``key``'s entry (a :class:`filelock.FileLock` path)."""
         return self.base_dir / "locks" / f"{self._digest(key)[:4]}.lock"
 
+    # -- torch's names for the same places ----------------------------------------------------
+    def _fpath_from_key(self, key: Key) -> Path:
+        """torch's name for :meth:`entry_path`: the entry file of ``key`` under the current
+        version. CacheError for a key outside the key domain (an unpicklable one included)."""
+        return self.entry_path(key)
+
+    def _flock_from_fpath(self, fpath: Path) -> FileLock:
+        """The :class:`filelock.FileLock` that guards the entry file ``fpath`` (as
+        :meth:`_fpath_from_key` gives it): ``<base_dir>/locks/<d[:4]>.lock``, the lock a repair
+        of that entry takes. Reads and first inserts never take it. CacheError if ``fpath`` is
+        not an entry path."""
+        path = Path(fpath)
+        digest = path.parent.name + path.name
+        if len(path.parts) < 4 or len(digest) != 64 or not _HEX.issuperset(digest):
+            raise CacheError(f"{str(fpath)!r} is not an entry path <base_dir>/v<version>/<d[:2]>/<d[2:]>")
+        return FileLock(os.fspath(path.parents[2] / "locks" / f"{digest[:4]}.lock"))
+
+    @property
+    def version_prefix(self) -> bytes:
+        """What sets this version's entries apart from other versions': torch writes it in front
+        of every entry; here it is the name of the version directory, ``b"v<version>"``."""
+        return f"v{self._version()}".encode()
+
+    # -- reclaiming other versions --------------------------------------------------------------
+    def remove_other_versions(self) -> list[int]:
+        """Delete the entry directories of every version but the current one; return those
+        versions, sorted.
+
+        Each ``v<N>`` directory is first renamed to a ``.trash-`` name in ``base_dir`` (atomic),
+        then deleted. A concurrent reader of version N therefore opens either the complete entry
+        or nothing (None); a concurrent writer of version N makes the directory again, and its
+        entry may be lost with the rest (a reader then sees None, never a wrong value). Trash left
+        by a remover that died is deleted too. Call it when no process still uses version N.
+        """
+        return remove_versions_except(os.fspath(self.base_dir), self._version())
+
     # -- reads: no lock -----------------------------------------------------------------------------
-    def get(self, key: Any) -> Any | None:
+    def get(self, key: Key) -> Value | None:
         return self._read(self._entry_path_of(self._digest(key)))
 
     def _read(self, path: str) -> Any | None:
@@ -182,7 +215,7 @@ class OnDiskCache(AsyncCache):
         return unpack_entry(data, f"entry {path}")
 
     # -- writes -------------------------------------------------------------------------------------
-    def insert(self, key: Any, value: Any) -> bool:
+    def insert(self, key: Key, value: Value) -> bool:
         return self._publish(self._digest(key), encode_entry(value))
 
     def _prepare_insert(self, key: Any, value: Any) -> Callable[[], bool]:
@@ -210,17 +243,28 @@ class OnDiskCache(AsyncCache):
         try:
             staged = _Staged(directory, blob, self)
         except FileNotFoundError:  # the directory was removed under us: make it again, once
-            self._made_dirs.discard(directory)
-            self._ensure_dir(directory)
+            self._remake_dir(directory)
             staged = _Staged(directory, blob, self)
         with staged:
-            if staged.publish(path):
+            try:
+                published = staged.publish(path)
+            except _DirectoryGone:  # reclaimed between staging and linking: make it again, once
+                self._remake_dir(directory)
+                try:
+                    published = staged.publish(path)
+                except _DirectoryGone as err:
+                    raise CacheError(f"cannot publish entry {path}: its directory keeps vanishing") from err
+            if published:
                 return True
             try:
                 self._read(path)
                 return False
             except CacheError:
                 return self._repair(digest, path, staged)
+
+    def _remake_dir(self, directory: str) -> None:
+        self._made_dirs.discard(directory)
+        self._ensure_dir(directory)
 
     def _repair(self, digest: str, path: str, staged: _Staged) -> bool:
         """Replace the corrupt entry at ``path`` with ``staged``, unless someone else already did."""
@@ -319,6 +363,8 @@ class _Staged:
         except FileExistsError:
             return False
         except FileNotFoundError as err:
+            if self.temp_name is None and not os.path.isdir(os.path.dirname(path)):
+                raise _DirectoryGone(path) from err  # the unnamed inode can still be linked elsewhere
             if self.temp_name is None and not os.path.exists("/proc/self/fd"):
                 _Staged.tmpfile_works = False  # no /proc: named temporaries from now on
                 raise CacheError("/proc is not mounted; retry the insert") from err
@@ -350,7 +396,7 @@ def _torch_default_cache_dir() -> str:
     return os.path.join(gettempdir(), "torchinductor_" + re.sub(r'[\\/:*?"<>|]', "_", user))
 
 
-class InductorOnDiskCache(OnDiskCache):
+class InductorOnDiskCache(OnDiskCache[Key, Value]):
     """The on-disk cache Inductor uses: ``$TORCHINDUCTOR_CACHE_DIR`` (else torch's default
     ``<tempdir>/torchinductor_<user>``) plus ``cache/inductor_on_disk_cache``."""
 

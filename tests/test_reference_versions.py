@@ -187,3 +187,28 @@ def test_a_writer_of_a_removed_version_never_leaves_a_wrong_value_at_any_step(
         if got is None:  # the entry went with its directory: the key is insertable again
             assert _at(V1, base).insert("k", "again") and _at(V1, base).get("k") == "again"
         assert _at(V0, base).get("other") == 0  # the remover's own version is untouched
+
+
+# -- the spec's account of torch's version-bump test -------------------------------------------
+
+
+def test_the_spec_lists_the_restore_assertions_it_does_not_adopt_with_reasons() -> None:
+    import cachespec.spec as spec
+
+    not_adopted = {(test, assertion) for test, assertion, _ in spec.TORCH_NOT_ADOPTED}
+    assert not_adopted == {
+        ("OtherTest.test_on_disk_cache_version_bump",
+         "assertIsNone(cache.get(key)) after restoring the version"),
+        ("OtherTest.test_on_disk_cache_version_bump",
+         "assertTrue(cache.insert(key, value)) after restoring the version"),
+    }
+    assert all(len(reason) > 80 for _, _, reason in spec.TORCH_NOT_ADOPTED)
+    # No adopted assertion claims what the reference does not do after restoring.
+    for _test, assertion, ids in spec.TORCH_ASSERTIONS:
+        if "restor" in assertion:
+            assert "assertIsNone" not in assertion and "assertTrue" not in assertion, assertion
+            assert "VERSION-INSERTABLE" not in ids
+    text = spec.render_markdown()
+    section = text.split("## torch assertions the spec does not adopt", 1)[1]
+    for _test, assertion, reason in spec.TORCH_NOT_ADOPTED:
+        assert assertion in section and reason in section

@@ -36,6 +36,7 @@ from xxhash import xxh3_64_intdigest
 from cachespec.reference._base import AsyncCache, Key, Value
 from cachespec.reference._errors import CacheError
 from cachespec.reference._keys import encode_key
+from cachespec.reference._trust import ENTRY_MODE, check_dir, check_entry, checked_trust, make_dirs
 from cachespec.reference._values import decode_value, dump_value
 from cachespec.reference._versions import pid_alive as _pid_alive
 from cachespec.reference._versions import remove_versions_except
@@ -97,8 +98,11 @@ class OnDiskCache(AsyncCache[Key, Value]):
     """
 
     version: int = 0
+    #: Whose files this cache reads: "user" (default; only the current user's, in directories
+    #: no one else can write) or "group" (also a setgid group directory shared on purpose).
+    trust: str = "user"
 
-    def __init__(self, name: str | None = None) -> None:
+    def __init__(self, name: str | None = None, *, trust: str | None = None) -> None:
         if name is not None and (not isinstance(name, str) or not name or "/" in name or "\0" in name
                                  or name in (".", "..")):
             raise CacheError(f"name must be a non-empty file name without '/', got {name!r}")
@@ -107,10 +111,15 @@ class OnDiskCache(AsyncCache[Key, Value]):
         self._vdir: tuple[str, int, str] | None = None  # (root, version, version dir) of the last call
         self._made_dirs: set[str] = set()
         self._swept: set[str] = set()
+        self._trust = checked_trust(type(self).trust if trust is None else trust)
+        self._entry_mode = ENTRY_MODE[self._trust]
+        self._euid = os.geteuid()
+        self._group: int | None = None  # gid of a trusted group directory (trust="group")
+        self._vdir_ok: str | None = None  # the version dir whose path was checked for reading
 
     # -- where things live ----------------------------------------------------------------------
     def _default_base_dir(self) -> Path:
-        return Path(gettempdir()) / "cache" / self.name
+        return Path(gettempdir()) / f"cache_{os.geteuid()}" / self.name
 
     @property
     def base_dir(self) -> Path:
@@ -125,6 +134,7 @@ class OnDiskCache(AsyncCache[Key, Value]):
             raise CacheError(f"base_dir must be a non-empty str or os.PathLike, got {value!r}")
         self._root = os.path.abspath(os.fspath(value))
         self._made_dirs = set()
+        self._vdir_ok = None
 
     def _version(self) -> int:
         version = type(self).version
@@ -143,6 +153,23 @@ class OnDiskCache(AsyncCache[Key, Value]):
             root = os.fspath(self.base_dir)
             cached = self._vdir = (self._root or root, version, os.path.join(root, f"v{version}"))
         return f"{cached[2]}/{digest[:2]}/{digest[2:]}"
+
+    def _check_for_reading(self, vdir: str) -> None:
+        """Check base_dir and the version directory once per instance, before the first read
+        through them; while they do not exist there is nothing to read, and they are checked
+        again next time."""
+        try:
+            self._note_group(check_dir(os.path.dirname(vdir), self._trust))
+            check_dir(vdir, self._trust)
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            raise CacheError(f"cannot check cache directory {vdir}: {err.strerror or err}") from err
+        self._vdir_ok = vdir
+
+    def _note_group(self, st: os.stat_result) -> None:
+        if self._trust == "group":
+            self._group = st.st_gid
 
     def entry_path(self, key: Any) -> Path:
         """The file that holds (or would hold) ``key``'s entry under the current version."""
@@ -186,7 +213,12 @@ class OnDiskCache(AsyncCache[Key, Value]):
         entry may be lost with the rest (a reader then sees None, never a wrong value). Trash left
         by a remover that died is deleted too. Call it when no process still uses version N.
         """
-        return remove_versions_except(os.fspath(self.base_dir), self._version())
+        root = os.fspath(self.base_dir)
+        try:
+            check_dir(root, self._trust)
+        except FileNotFoundError:
+            return []
+        return remove_versions_except(root, self._version())
 
     # -- reads: no lock -----------------------------------------------------------------------------
     def get(self, key: Key) -> Value | None:
@@ -194,14 +226,21 @@ class OnDiskCache(AsyncCache[Key, Value]):
 
     def _read(self, path: str) -> Any | None:
         # os.open/fstat/read/close: four system calls, none of the buffered file object's extras.
+        if self._vdir_ok is not self._vdir[2]:  # type: ignore[index]  # set by _entry_path_of
+            self._check_for_reading(self._vdir[2])  # type: ignore[index]
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
         except FileNotFoundError:
             return None
         except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise CacheError(f"refusing entry {path}: it is a symbolic link") from err
             raise CacheError(f"cannot read entry {path}: {err.strerror or err}") from err
         try:
-            size = os.fstat(fd).st_size
+            st = os.fstat(fd)
+            if st.st_uid != self._euid:
+                check_entry(st, path, self._trust, self._group)
+            size = st.st_size
             data = os.read(fd, size + 1)
             while len(data) < size:  # a short read; a published entry never changes, so read on
                 more = os.read(fd, size - len(data))
@@ -228,10 +267,17 @@ class OnDiskCache(AsyncCache[Key, Value]):
         return lambda: self._read(self._entry_path_of(digest))
 
     def _ensure_dir(self, directory: str) -> None:
+        """Create (privately) or check ``directory`` and every directory between base_dir and
+        it, base_dir included; once per instance."""
         if directory in self._made_dirs:
             return
+        root = os.fspath(self.base_dir)
         try:
-            os.makedirs(directory, exist_ok=True)
+            if directory != root:
+                self._ensure_dir(os.path.dirname(directory) if directory.startswith(root + os.sep) else root)
+            st = make_dirs(directory, self._trust)
+            if directory == root and st is not None:
+                self._note_group(st)
         except OSError as err:
             raise CacheError(f"cannot create cache directory {directory}: {err.strerror or err}") from err
         self._made_dirs.add(directory)
@@ -325,7 +371,7 @@ class _Staged:
         self.temp_name: str | None = None
         if _Staged.tmpfile_works:
             try:
-                self.fd = os.open(directory, _O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
+                self.fd = os.open(directory, _O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, cache._entry_mode)
             except FileNotFoundError:
                 raise  # the directory is gone: the caller makes it again
             except OSError as err:
@@ -336,12 +382,14 @@ class _Staged:
             cache._sweep_temps(directory)
             self.temp_name = os.path.join(directory, f"{_TEMP_MARK}{os.getpid()}-{secrets.token_hex(8)}")
             try:
-                self.fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                self.fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                                  cache._entry_mode)
             except FileNotFoundError:
                 raise  # the directory is gone: the caller makes it again
             except OSError as err:
                 raise CacheError(f"cannot write in {directory}: {err.strerror}") from err
         try:
+            os.fchmod(self.fd, cache._entry_mode)  # exactly 0o600/0o640, whatever the umask
             view = memoryview(blob)
             while view:
                 view = view[os.write(self.fd, view):]

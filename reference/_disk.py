@@ -51,6 +51,7 @@ LOCK_TIMEOUT = 30.0  #: seconds to wait for a repair lock before giving up with 
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 _TEMP_MARK = ".tmp-"
 _HEX = frozenset("0123456789abcdef")
+_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW  # never read through a planted symlink
 
 
 def pack_entry(payload: bytes) -> bytes:
@@ -229,7 +230,7 @@ class OnDiskCache(AsyncCache[Key, Value]):
         if self._vdir_ok is not self._vdir[2]:  # type: ignore[index]  # set by _entry_path_of
             self._check_for_reading(self._vdir[2])  # type: ignore[index]
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            fd = os.open(path, _READ_FLAGS)
         except FileNotFoundError:
             return None
         except OSError as err:

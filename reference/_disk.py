@@ -116,7 +116,7 @@ class OnDiskCache(AsyncCache[Key, Value]):
         self._entry_mode = ENTRY_MODE[self._trust]
         self._euid = os.geteuid()
         self._group: int | None = None  # gid of a trusted group directory (trust="group")
-        self._vdir_ok: str | None = None  # the version dir whose path was checked for reading
+        self._vdir_ok = "\0"  # "<version dir>/" once checked for reading ("\0" prefixes no path)
 
     # -- where things live ----------------------------------------------------------------------
     def _default_base_dir(self) -> Path:
@@ -135,7 +135,7 @@ class OnDiskCache(AsyncCache[Key, Value]):
             raise CacheError(f"base_dir must be a non-empty str or os.PathLike, got {value!r}")
         self._root = os.path.abspath(os.fspath(value))
         self._made_dirs = set()
-        self._vdir_ok = None
+        self._vdir_ok = "\0"
 
     def _version(self) -> int:
         version = type(self).version
@@ -166,7 +166,7 @@ class OnDiskCache(AsyncCache[Key, Value]):
             return
         except OSError as err:
             raise CacheError(f"cannot check cache directory {vdir}: {err.strerror or err}") from err
-        self._vdir_ok = vdir
+        self._vdir_ok = vdir + "/"
 
     def _note_group(self, st: os.stat_result) -> None:
         if self._trust == "group":
@@ -227,8 +227,8 @@ class OnDiskCache(AsyncCache[Key, Value]):
 
     def _read(self, path: str) -> Any | None:
         # os.open/fstat/read/close: four system calls, none of the buffered file object's extras.
-        if self._vdir_ok is not self._vdir[2]:  # type: ignore[index]  # set by _entry_path_of
-            self._check_for_reading(self._vdir[2])  # type: ignore[index]
+        if not path.startswith(self._vdir_ok):  # once per version dir and instance
+            self._check_for_reading(os.path.dirname(os.path.dirname(path)))
         try:
             fd = os.open(path, _READ_FLAGS)
         except FileNotFoundError:

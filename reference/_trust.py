@@ -39,10 +39,12 @@ def _groups() -> set[int]:
     return {os.getegid(), *os.getgroups()}
 
 
-def check_dir(path: str, trust: str) -> os.stat_result:
-    """CacheError naming ``path``, the problem and the fix, unless ``path`` is a directory this
-    process may trust under ``trust``. FileNotFoundError if it does not exist."""
-    st = os.lstat(path)
+def check_dir(path: str, trust: str, st: os.stat_result | None = None) -> os.stat_result:
+    """CacheError naming ``path``, the problem and the fix, unless ``path`` (whose ``lstat`` is
+    ``st`` if given) is a directory this process may trust under ``trust``.
+    FileNotFoundError if it does not exist."""
+    if st is None:
+        st = os.lstat(path)
     problem = fix = ""
     mode = stat.S_IMODE(st.st_mode)
     if stat.S_ISLNK(st.st_mode):
@@ -86,6 +88,9 @@ def make_dirs(path: str, trust: str, check_existing: bool = True) -> os.stat_res
             raise
         make_dirs(parent, trust, check_existing=False)
         return make_dirs(path, trust, check_existing)
+    st = os.lstat(path)
+    if stat.S_IMODE(st.st_mode) == _DIR_MODE[trust] or not stat.S_ISDIR(st.st_mode):
+        return check_dir(path, trust, st)  # the umask left the mode alone: one lstat, no chmod
     # chmod through a descriptor of what we just made, never through a path someone could have
     # swapped for a symlink in the meantime (possible only in an untrusted parent).
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)

@@ -20,71 +20,29 @@ from __future__ import annotations
 
 import errno
 import getpass
-import io
 import os
 import re
 import secrets
-import struct
 from hashlib import sha256
 from pathlib import Path
 from tempfile import gettempdir
 from typing import Any, Callable
 
 from filelock import FileLock, Timeout
-from xxhash import xxh3_64_intdigest
 
 from cachespec.reference._base import AsyncCache, Key, Value
+from cachespec.reference._entry import _HEADER, MAGIC, encode_entry, pack_entry, unpack_entry  # noqa: F401  (re-exported)
 from cachespec.reference._errors import CacheError
 from cachespec.reference._keys import encode_key
 from cachespec.reference._trust import ENTRY_MODE, check_dir, check_entry, checked_trust, make_dirs
-from cachespec.reference._values import decode_value, dump_value
 from cachespec.reference._versions import pid_alive as _pid_alive
 from cachespec.reference._versions import remove_versions_except
 
-MAGIC = b"CSP\x02"
-# magic, payload length, XXH3-64 of the payload. The checksum is what turns bytes overwritten in
-# the middle of a payload into a CacheError instead of a silently wrong value; XXH3 costs a few
-# microseconds per 100 KB, where CRC-32 would cost more than the read itself.
-_HEADER = struct.Struct(">4sQQ")
-_BLANK_HEADER = bytes(_HEADER.size)
 LOCK_TIMEOUT = 30.0  #: seconds to wait for a repair lock before giving up with CacheError
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 _TEMP_MARK = ".tmp-"
 _HEX = frozenset("0123456789abcdef")
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW  # never read through a planted symlink
-
-
-def pack_entry(payload: bytes) -> bytes:
-    """The bytes of an entry file holding ``payload``."""
-    return _HEADER.pack(MAGIC, len(payload), xxh3_64_intdigest(payload)) + payload
-
-
-def encode_entry(value: Any) -> bytes:
-    """``pack_entry(encode_value(value))``, pickling straight after the header (no extra copy)."""
-    buffer = io.BytesIO()
-    buffer.write(_BLANK_HEADER)
-    dump_value(buffer, value)
-    length = buffer.tell() - _HEADER.size
-    with buffer.getbuffer() as view:
-        checksum = xxh3_64_intdigest(view[_HEADER.size:])
-    buffer.seek(0)
-    buffer.write(_HEADER.pack(MAGIC, length, checksum))
-    return buffer.getvalue()
-
-
-def unpack_entry(data: bytes, where: str) -> Any:
-    """The value in an entry file's bytes; CacheError if they are not one complete entry."""
-    if len(data) < _HEADER.size:
-        raise CacheError(f"{where}: entry truncated to {len(data)} bytes")
-    magic, length, checksum = _HEADER.unpack_from(data)
-    if magic != MAGIC:
-        raise CacheError(f"{where}: not a cachespec entry (bad magic {magic!r})")
-    if length != len(data) - _HEADER.size:
-        raise CacheError(f"{where}: entry holds {len(data) - _HEADER.size} payload bytes, header says {length}")
-    with memoryview(data) as view:
-        if xxh3_64_intdigest(view[_HEADER.size:]) != checksum:
-            raise CacheError(f"{where}: payload checksum mismatch (the entry was overwritten or damaged)")
-    return decode_value(data, where, _HEADER.size)
 
 
 class _DirectoryGone(Exception):
@@ -191,6 +149,8 @@ class OnDiskCache(AsyncCache[Key, Value]):
         :meth:`_fpath_from_key` gives it): ``<base_dir>/locks/<d[:4]>.lock``, the lock a repair
         of that entry takes. Reads and first inserts never take it. CacheError if ``fpath`` is
         not an entry path."""
+        if not isinstance(fpath, (str, os.PathLike)):
+            raise CacheError(f"fpath must be a str or os.PathLike, got {type(fpath).__qualname__!r}")
         path = Path(fpath)
         digest = path.parent.name + path.name
         if len(path.parts) < 4 or len(digest) != 64 or not _HEX.issuperset(digest):

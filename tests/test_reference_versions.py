@@ -212,3 +212,48 @@ def test_the_spec_lists_the_restore_assertions_it_does_not_adopt_with_reasons() 
     section = text.split("## torch assertions the spec does not adopt", 1)[1]
     for _test, assertion, reason in spec.TORCH_NOT_ADOPTED:
         assert assertion in section and reason in section
+
+
+# -- torch's private helpers, under the reference's layout -----------------------------------
+
+
+def test_torch_s_path_and_lock_helpers_name_the_reference_s_files(tmp_path: Path) -> None:
+    import filelock
+
+    cache = _at(V1, tmp_path)
+    fpath = cache._fpath_from_key(("k", 1))
+    assert fpath == cache.entry_path(("k", 1)) and fpath.parent.parent == tmp_path / "v1"
+    lock = cache._flock_from_fpath(fpath)
+    assert isinstance(lock, filelock.FileLock)
+    assert lock.lock_file == str(cache.lock_path(("k", 1)))
+    assert cache.version_prefix == b"v1" and _at(V0, tmp_path).version_prefix == b"v0"
+    for bad in (tmp_path / "v1" / "zz" / "not-an-entry", "short", 3):
+        with pytest.raises(CacheError):
+            cache._flock_from_fpath(bad)  # type: ignore[arg-type]
+    for key in (lambda: None, [1], object()):
+        with pytest.raises(CacheError):
+            cache._fpath_from_key(key)  # type: ignore[arg-type]
+
+
+def test_in_memory_cache_s_underscore_cache_round_trips_through_from_file_path(tmp_path: Path) -> None:
+    import pickle
+
+    from cachespec.reference import InMemoryCache
+
+    cache = InMemoryCache()
+    items = {"s": "v", 7: (1, "x"), ("t", 2): {"d": [b"b"]}, -0.0: None, frozenset({1, 2}): [1.5]}
+    for key, value in items.items():
+        assert cache.insert(key, value)
+    snapshot = cache._cache
+    assert snapshot == items and type(snapshot) is dict
+    snapshot[7] = "changed"  # a new dict every time: the cache is not touched
+    assert cache.get(7) == (1, "x")
+    path = tmp_path / "dump.pkl"
+    with open(path, "wb") as fh:
+        pickle.dump(cache._cache, fh)
+    loaded = InMemoryCache.from_file_path(path)
+    assert loaded._cache == items
+    clash = InMemoryCache()
+    assert clash.insert(1, "int") and clash.insert(True, "bool")
+    with pytest.raises(CacheError, match="cannot represent both"):
+        clash._cache

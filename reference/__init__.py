@@ -6,10 +6,10 @@ Same public names and shapes; where torch is loose, this is strict: keys are ide
 and ``OnDiskCache.get`` takes no lock.
 """
 
-from cachespec.reference._base import AsyncCache, Cache
+from cachespec.reference._base import AsyncCache, Cache, Key, Value
 from cachespec.reference._disk import InductorOnDiskCache, OnDiskCache
 from cachespec.reference._errors import CacheError
-from cachespec.reference._keys import encode_key, key_digest
+from cachespec.reference._keys import decode_key, encode_key, key_digest
 from cachespec.reference._memory import InMemoryCache
 from cachespec.reference._values import decode_value, encode_value
 
@@ -19,7 +19,10 @@ __all__ = [
     "CacheError",
     "InMemoryCache",
     "InductorOnDiskCache",
+    "Key",
     "OnDiskCache",
+    "Value",
+    "decode_key",
     "decode_value",
     "encode_key",
     "encode_value",

@@ -1,23 +1,34 @@
-"""The abstract ``Cache`` and the executor-backed ``AsyncCache``, with torch's signatures."""
+"""The abstract ``Cache`` and the executor-backed ``AsyncCache``, with torch's signatures.
+
+``Key`` and ``Value`` are torch's TypeVars with torch's constraints, and every class has the
+generic bases torch gives it, so code that reads ``__orig_bases__`` (torch's own test suite
+does) sees the same shapes. The constraints only describe torch's API: the reference's real
+domains (``_keys``/``_values``) are wider and are enforced at run time.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from concurrent.futures import Executor, Future
-from typing import Any, Callable
+from typing import Any, Callable, Generic, TypeVar
 
 from cachespec.reference._errors import CacheError
 
 
-class Cache(ABC):
+# torch's constraints, verbatim: typing cannot express "tuples of keys", so tuple[Any, ...].
+Key = TypeVar("Key", str, int, tuple[Any, ...])
+Value = TypeVar("Value", str, int, tuple[Any, ...], bytes, dict[Any, Any], list[Any])
+
+
+class Cache(ABC, Generic[Key, Value]):
     """A write-once key/value cache: the first insert of a key wins and is never overwritten."""
 
     @abstractmethod
-    def get(self, key: Any) -> Any | None:
+    def get(self, key: Key) -> Value | None:
         """The value stored under ``key``, or None if there is none."""
 
     @abstractmethod
-    def insert(self, key: Any, value: Any) -> bool:
+    def insert(self, key: Key, value: Value) -> bool:
         """Store ``value`` under ``key`` if absent; True if stored, False if the key existed."""
 
 
@@ -27,7 +38,7 @@ def _failed(err: BaseException) -> Future[Any]:
     return future
 
 
-class AsyncCache(Cache):
+class AsyncCache(Cache[Key, Value]):
     """Adds ``get_async``/``insert_async``: the operation runs on ``executor``; errors surface
     from ``Future.result()``.
 
@@ -36,10 +47,10 @@ class AsyncCache(Cache):
     and the deferred rest.
     """
 
-    def get_async(self, key: Any, executor: Executor) -> Future[Any | None]:
+    def get_async(self, key: Key, executor: Executor) -> Future[Value | None]:
         return self._submit(executor, self._prepare_get, (key,))
 
-    def insert_async(self, key: Any, value: Any, executor: Executor) -> Future[bool]:
+    def insert_async(self, key: Key, value: Value, executor: Executor) -> Future[bool]:
         return self._submit(executor, self._prepare_insert, (key, value))
 
     def _prepare_get(self, key: Any) -> Callable[[], Any | None]:

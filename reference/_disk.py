@@ -20,79 +20,36 @@ from __future__ import annotations
 
 import errno
 import getpass
-import io
 import os
 import re
 import secrets
-import struct
 from hashlib import sha256
 from pathlib import Path
 from tempfile import gettempdir
 from typing import Any, Callable
 
 from filelock import FileLock, Timeout
-from xxhash import xxh3_64_intdigest
 
-from cachespec.reference._base import AsyncCache
+from cachespec.reference._base import AsyncCache, Key, Value
+from cachespec.reference._entry import _HEADER, MAGIC, encode_entry, pack_entry, unpack_entry  # noqa: F401  (re-exported)
 from cachespec.reference._errors import CacheError
 from cachespec.reference._keys import encode_key
-from cachespec.reference._values import decode_value, dump_value
+from cachespec.reference._trust import ENTRY_MODE, check_dir, check_entry, checked_trust, make_dirs
+from cachespec.reference._versions import pid_alive as _pid_alive
+from cachespec.reference._versions import remove_versions_except
 
-MAGIC = b"CSP\x02"
-# magic, payload length, XXH3-64 of the payload. The checksum is what turns bytes overwritten in
-# the middle of a payload into a CacheError instead of a silently wrong value; XXH3 costs a few
-# microseconds per 100 KB, where CRC-32 would cost more than the read itself.
-_HEADER = struct.Struct(">4sQQ")
-_BLANK_HEADER = bytes(_HEADER.size)
 LOCK_TIMEOUT = 30.0  #: seconds to wait for a repair lock before giving up with CacheError
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 _TEMP_MARK = ".tmp-"
+_HEX = frozenset("0123456789abcdef")
+_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW  # never read through a planted symlink
 
 
-def pack_entry(payload: bytes) -> bytes:
-    """The bytes of an entry file holding ``payload``."""
-    return _HEADER.pack(MAGIC, len(payload), xxh3_64_intdigest(payload)) + payload
+class _DirectoryGone(Exception):
+    """The entry's directory vanished between staging and linking (its version was reclaimed)."""
 
 
-def encode_entry(value: Any) -> bytes:
-    """``pack_entry(encode_value(value))``, pickling straight after the header (no extra copy)."""
-    buffer = io.BytesIO()
-    buffer.write(_BLANK_HEADER)
-    dump_value(buffer, value)
-    length = buffer.tell() - _HEADER.size
-    with buffer.getbuffer() as view:
-        checksum = xxh3_64_intdigest(view[_HEADER.size:])
-    buffer.seek(0)
-    buffer.write(_HEADER.pack(MAGIC, length, checksum))
-    return buffer.getvalue()
-
-
-def unpack_entry(data: bytes, where: str) -> Any:
-    """The value in an entry file's bytes; CacheError if they are not one complete entry."""
-    if len(data) < _HEADER.size:
-        raise CacheError(f"{where}: entry truncated to {len(data)} bytes")
-    magic, length, checksum = _HEADER.unpack_from(data)
-    if magic != MAGIC:
-        raise CacheError(f"{where}: not a cachespec entry (bad magic {magic!r})")
-    if length != len(data) - _HEADER.size:
-        raise CacheError(f"{where}: entry holds {len(data) - _HEADER.size} payload bytes, header says {length}")
-    with memoryview(data) as view:
-        if xxh3_64_intdigest(view[_HEADER.size:]) != checksum:
-            raise CacheError(f"{where}: payload checksum mismatch (the entry was overwritten or damaged)")
-    return decode_value(data, where, _HEADER.size)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class OnDiskCache(AsyncCache):
+class OnDiskCache(AsyncCache[Key, Value]):
     """A cache shared by every instance, thread and process using the same ``base_dir``.
 
     ``version`` (an int class attribute) namespaces entries: those written under another version
@@ -100,8 +57,11 @@ class OnDiskCache(AsyncCache):
     """
 
     version: int = 0
+    #: Whose files this cache reads: "user" (default; only the current user's, in directories
+    #: no one else can write) or "group" (also a setgid group directory shared on purpose).
+    trust: str = "user"
 
-    def __init__(self, name: str | None = None) -> None:
+    def __init__(self, name: str | None = None, *, trust: str | None = None) -> None:
         if name is not None and (not isinstance(name, str) or not name or "/" in name or "\0" in name
                                  or name in (".", "..")):
             raise CacheError(f"name must be a non-empty file name without '/', got {name!r}")
@@ -110,10 +70,15 @@ class OnDiskCache(AsyncCache):
         self._vdir: tuple[str, int, str] | None = None  # (root, version, version dir) of the last call
         self._made_dirs: set[str] = set()
         self._swept: set[str] = set()
+        self._trust = checked_trust(type(self).trust if trust is None else trust)
+        self._entry_mode = ENTRY_MODE[self._trust]
+        self._euid = os.geteuid()
+        self._group: int | None = None  # gid of a trusted group directory (trust="group")
+        self._vdir_ok = "\0"  # "<version dir>/" once checked for reading ("\0" prefixes no path)
 
     # -- where things live ----------------------------------------------------------------------
     def _default_base_dir(self) -> Path:
-        return Path(gettempdir()) / "cache" / self.name
+        return Path(gettempdir()) / f"cache_{os.geteuid()}" / self.name
 
     @property
     def base_dir(self) -> Path:
@@ -128,6 +93,7 @@ class OnDiskCache(AsyncCache):
             raise CacheError(f"base_dir must be a non-empty str or os.PathLike, got {value!r}")
         self._root = os.path.abspath(os.fspath(value))
         self._made_dirs = set()
+        self._vdir_ok = "\0"
 
     def _version(self) -> int:
         version = type(self).version
@@ -147,6 +113,23 @@ class OnDiskCache(AsyncCache):
             cached = self._vdir = (self._root or root, version, os.path.join(root, f"v{version}"))
         return f"{cached[2]}/{digest[:2]}/{digest[2:]}"
 
+    def _check_for_reading(self, vdir: str) -> None:
+        """Check base_dir and the version directory once per instance, before the first read
+        through them; while they do not exist there is nothing to read, and they are checked
+        again next time."""
+        try:
+            self._note_group(check_dir(os.path.dirname(vdir), self._trust))
+            check_dir(vdir, self._trust)
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            raise CacheError(f"cannot check cache directory {vdir}: {err.strerror or err}") from err
+        self._vdir_ok = vdir + "/"
+
+    def _note_group(self, st: os.stat_result) -> None:
+        if self._trust == "group":
+            self._group = st.st_gid
+
     def entry_path(self, key: Any) -> Path:
         """The file that holds (or would hold) ``key``'s entry under the current version."""
         return Path(self._entry_path_of(self._digest(key)))
@@ -155,20 +138,70 @@ class OnDiskCache(AsyncCache):
         """The lock file guarding repairs of ``key``'s entry (a :class:`filelock.FileLock` path)."""
         return self.base_dir / "locks" / f"{self._digest(key)[:4]}.lock"
 
+    # -- torch's names for the same places ----------------------------------------------------
+    def _fpath_from_key(self, key: Key) -> Path:
+        """torch's name for :meth:`entry_path`: the entry file of ``key`` under the current
+        version. CacheError for a key outside the key domain (an unpicklable one included)."""
+        return self.entry_path(key)
+
+    def _flock_from_fpath(self, fpath: Path) -> FileLock:
+        """The :class:`filelock.FileLock` that guards the entry file ``fpath`` (as
+        :meth:`_fpath_from_key` gives it): ``<base_dir>/locks/<d[:4]>.lock``, the lock a repair
+        of that entry takes. Reads and first inserts never take it. CacheError if ``fpath`` is
+        not an entry path."""
+        if not isinstance(fpath, (str, os.PathLike)):
+            raise CacheError(f"fpath must be a str or os.PathLike, got {type(fpath).__qualname__!r}")
+        path = Path(fpath)
+        digest = path.parent.name + path.name
+        if len(path.parts) < 4 or len(digest) != 64 or not _HEX.issuperset(digest):
+            raise CacheError(f"{str(fpath)!r} is not an entry path <base_dir>/v<version>/<d[:2]>/<d[2:]>")
+        return FileLock(os.fspath(path.parents[2] / "locks" / f"{digest[:4]}.lock"))
+
+    @property
+    def version_prefix(self) -> bytes:
+        """What sets this version's entries apart from other versions': torch writes it in front
+        of every entry; here it is the name of the version directory, ``b"v<version>"``."""
+        return f"v{self._version()}".encode()
+
+    # -- reclaiming other versions --------------------------------------------------------------
+    def remove_other_versions(self) -> list[int]:
+        """Delete the entry directories of every version but the current one; return those
+        versions, sorted.
+
+        Each ``v<N>`` directory is first renamed to a ``.trash-`` name in ``base_dir`` (atomic),
+        then deleted. A concurrent reader of version N therefore opens either the complete entry
+        or nothing (None); a concurrent writer of version N makes the directory again, and its
+        entry may be lost with the rest (a reader then sees None, never a wrong value). Trash left
+        by a remover that died is deleted too. Call it when no process still uses version N.
+        """
+        root = os.fspath(self.base_dir)
+        try:
+            check_dir(root, self._trust)
+        except FileNotFoundError:
+            return []
+        return remove_versions_except(root, self._version())
+
     # -- reads: no lock -----------------------------------------------------------------------------
-    def get(self, key: Any) -> Any | None:
+    def get(self, key: Key) -> Value | None:
         return self._read(self._entry_path_of(self._digest(key)))
 
     def _read(self, path: str) -> Any | None:
         # os.open/fstat/read/close: four system calls, none of the buffered file object's extras.
+        if not path.startswith(self._vdir_ok):  # once per version dir and instance
+            self._check_for_reading(os.path.dirname(os.path.dirname(path)))
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(path, _READ_FLAGS)
         except FileNotFoundError:
             return None
         except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise CacheError(f"refusing entry {path}: it is a symbolic link") from err
             raise CacheError(f"cannot read entry {path}: {err.strerror or err}") from err
         try:
-            size = os.fstat(fd).st_size
+            st = os.fstat(fd)
+            if st.st_uid != self._euid:
+                check_entry(st, path, self._trust, self._group)
+            size = st.st_size
             data = os.read(fd, size + 1)
             while len(data) < size:  # a short read; a published entry never changes, so read on
                 more = os.read(fd, size - len(data))
@@ -182,7 +215,7 @@ class OnDiskCache(AsyncCache):
         return unpack_entry(data, f"entry {path}")
 
     # -- writes -------------------------------------------------------------------------------------
-    def insert(self, key: Any, value: Any) -> bool:
+    def insert(self, key: Key, value: Value) -> bool:
         return self._publish(self._digest(key), encode_entry(value))
 
     def _prepare_insert(self, key: Any, value: Any) -> Callable[[], bool]:
@@ -195,10 +228,17 @@ class OnDiskCache(AsyncCache):
         return lambda: self._read(self._entry_path_of(digest))
 
     def _ensure_dir(self, directory: str) -> None:
+        """Create (privately) or check ``directory`` and every directory between base_dir and
+        it, base_dir included; once per instance."""
         if directory in self._made_dirs:
             return
+        root = os.fspath(self.base_dir)
         try:
-            os.makedirs(directory, exist_ok=True)
+            if directory != root:
+                self._ensure_dir(os.path.dirname(directory) if directory.startswith(root + os.sep) else root)
+            st = make_dirs(directory, self._trust)
+            if directory == root and st is not None:
+                self._note_group(st)
         except OSError as err:
             raise CacheError(f"cannot create cache directory {directory}: {err.strerror or err}") from err
         self._made_dirs.add(directory)
@@ -210,17 +250,28 @@ class OnDiskCache(AsyncCache):
         try:
             staged = _Staged(directory, blob, self)
         except FileNotFoundError:  # the directory was removed under us: make it again, once
-            self._made_dirs.discard(directory)
-            self._ensure_dir(directory)
+            self._remake_dir(directory)
             staged = _Staged(directory, blob, self)
         with staged:
-            if staged.publish(path):
+            try:
+                published = staged.publish(path)
+            except _DirectoryGone:  # reclaimed between staging and linking: make it again, once
+                self._remake_dir(directory)
+                try:
+                    published = staged.publish(path)
+                except _DirectoryGone as err:
+                    raise CacheError(f"cannot publish entry {path}: its directory keeps vanishing") from err
+            if published:
                 return True
             try:
                 self._read(path)
                 return False
             except CacheError:
                 return self._repair(digest, path, staged)
+
+    def _remake_dir(self, directory: str) -> None:
+        self._made_dirs.discard(directory)
+        self._ensure_dir(directory)
 
     def _repair(self, digest: str, path: str, staged: _Staged) -> bool:
         """Replace the corrupt entry at ``path`` with ``staged``, unless someone else already did."""
@@ -281,7 +332,7 @@ class _Staged:
         self.temp_name: str | None = None
         if _Staged.tmpfile_works:
             try:
-                self.fd = os.open(directory, _O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
+                self.fd = os.open(directory, _O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, cache._entry_mode)
             except FileNotFoundError:
                 raise  # the directory is gone: the caller makes it again
             except OSError as err:
@@ -292,12 +343,14 @@ class _Staged:
             cache._sweep_temps(directory)
             self.temp_name = os.path.join(directory, f"{_TEMP_MARK}{os.getpid()}-{secrets.token_hex(8)}")
             try:
-                self.fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                self.fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                                  cache._entry_mode)
             except FileNotFoundError:
                 raise  # the directory is gone: the caller makes it again
             except OSError as err:
                 raise CacheError(f"cannot write in {directory}: {err.strerror}") from err
         try:
+            os.fchmod(self.fd, cache._entry_mode)  # exactly 0o600/0o640, whatever the umask
             view = memoryview(blob)
             while view:
                 view = view[os.write(self.fd, view):]
@@ -319,6 +372,8 @@ class _Staged:
         except FileExistsError:
             return False
         except FileNotFoundError as err:
+            if self.temp_name is None and not os.path.isdir(os.path.dirname(path)):
+                raise _DirectoryGone(path) from err  # the unnamed inode can still be linked elsewhere
             if self.temp_name is None and not os.path.exists("/proc/self/fd"):
                 _Staged.tmpfile_works = False  # no /proc: named temporaries from now on
                 raise CacheError("/proc is not mounted; retry the insert") from err
@@ -350,7 +405,7 @@ def _torch_default_cache_dir() -> str:
     return os.path.join(gettempdir(), "torchinductor_" + re.sub(r'[\\/:*?"<>|]', "_", user))
 
 
-class InductorOnDiskCache(OnDiskCache):
+class InductorOnDiskCache(OnDiskCache[Key, Value]):
     """The on-disk cache Inductor uses: ``$TORCHINDUCTOR_CACHE_DIR`` (else torch's default
     ``<tempdir>/torchinductor_<user>``) plus ``cache/inductor_on_disk_cache``."""
 

@@ -68,6 +68,44 @@ def encode_key(key: Any) -> bytes:
         raise CacheError(f"cannot encode key of type {type(key).__qualname__!r}") from err
 
 
+def _decode(data: bytes, pos: int) -> tuple[Any, int]:
+    tag = data[pos:pos + 1]
+    if tag in (b"N", b"T", b"F"):
+        return {b"N": None, b"T": True, b"F": False}[tag], pos + 1
+    size = int.from_bytes(data[pos + 1:pos + 9], "big")
+    start, end = pos + 9, pos + 9 + size
+    if not tag or end > len(data):
+        raise CacheError("truncated key encoding")
+    body = data[start:end]
+    if tag == b"s":
+        return body.decode("utf-8", "surrogatepass"), end
+    if tag == b"i":
+        return int.from_bytes(body, "big", signed=True), end
+    if tag == b"b":
+        return body, end
+    if tag == b"d":
+        return _FLOAT.unpack(body)[0], end
+    if tag in (b"t", b"f"):
+        items, inner = [], start
+        while inner < end:
+            item, inner = _decode(data[:end], inner)
+            items.append(item)
+        return (tuple(items) if tag == b"t" else frozenset(items)), end
+    raise CacheError(f"unknown tag {tag!r} in key encoding")
+
+
+def decode_key(data: bytes) -> Any:
+    """The key whose canonical encoding is ``data`` (the inverse of :func:`encode_key`, up to
+    ``==``: ``-0.0`` comes back as ``0.0`` and every NaN as one NaN). CacheError if malformed."""
+    try:
+        key, end = _decode(data, 0)
+    except (struct.error, UnicodeDecodeError, RecursionError) as err:
+        raise CacheError("malformed key encoding") from err
+    if end != len(data):
+        raise CacheError("trailing bytes after a key encoding")
+    return key
+
+
 def key_digest(key: Any) -> str:
     """Hex SHA-256 of the canonical encoding: the stable, file-system-safe name of ``key``."""
     return sha256(encode_key(key)).hexdigest()

@@ -6,8 +6,9 @@ import os
 import threading
 from typing import Any
 
-from cachespec.reference._base import Cache
-from cachespec.reference._keys import encode_key
+from cachespec.reference._base import Cache, Key, Value
+from cachespec.reference._errors import CacheError
+from cachespec.reference._keys import decode_key, encode_key
 from cachespec.reference._values import decode_value, encode_value
 
 try:  # Self is in typing from 3.11
@@ -16,19 +17,19 @@ except ImportError:  # pragma: no cover
     from typing_extensions import Self
 
 
-class InMemoryCache(Cache):
+class InMemoryCache(Cache[Key, Value]):
     """A process-local cache. Values are stored encoded, so callers never share them."""
 
     def __init__(self) -> None:
         self._entries: dict[bytes, bytes] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Any) -> Any | None:
+    def get(self, key: Key) -> Value | None:
         # A single dict lookup is atomic under the GIL and entries are never replaced: no lock.
         data = self._entries.get(encode_key(key))
         return None if data is None else decode_value(data)
 
-    def insert(self, key: Any, value: Any) -> bool:
+    def insert(self, key: Key, value: Value) -> bool:
         return self._insert_encoded(encode_key(key), encode_value(value))
 
     def _insert_encoded(self, ekey: bytes, data: bytes) -> bool:
@@ -37,6 +38,26 @@ class InMemoryCache(Cache):
                 return False
             self._entries[ekey] = data
             return True
+
+    @property
+    def _cache(self) -> dict[Any, Any]:
+        """torch's attribute: a new plain dict of every key to a copy of its value, so
+        ``pickle.dump(cache._cache, f)`` writes what :meth:`from_file_path` reads back.
+
+        CacheError if two keys the reference keeps apart are equal in Python (``1`` and
+        ``True``, say): a plain dict would silently keep only one of them.
+        """
+        with self._lock:
+            entries = list(self._entries.items())
+        result: dict[Any, Any] = {}
+        for ekey, data in entries:
+            key = decode_key(ekey)
+            if key in result:
+                clash = next(k for k in result if k == key)
+                raise CacheError(f"keys {clash!r} and {key!r} are distinct entries but equal in a "
+                                 "plain dict; _cache cannot represent both")
+            result[key] = decode_value(data)
+        return result
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -63,7 +84,6 @@ class InMemoryCache(Cache):
         return cache
 
     def _load(self, key: Any, value: Any, source: str) -> None:
-        from cachespec.reference._errors import CacheError
         from cachespec.reference._values import same_value
 
         if not self.insert(key, value):

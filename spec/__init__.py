@@ -27,6 +27,7 @@ from ._subject import (
 _LAZY = {
     "CHECKS": "._checks", "Check": "._checks",
     "CLAUSES": "._clauses", "FAMILIES": "._clauses", "TORCH_ASSERTIONS": "._clauses",
+    "TORCH_NOT_ADOPTED": "._clauses",
     "Clause": "._clauses", "get_clause": "._clauses",
     "CheckResult": "._harness", "Violation": "._harness",
     "PROFILE_NAMES": "._profiles", "get_profile": "._profiles", "profile_from_env": "._profiles",
@@ -48,6 +49,7 @@ __all__ = [
     "ALL_CAPABILITIES", "ASYNC", "CORE", "ENV_LOADER", "FILES", "FILE_LOADER", "LOCK",
     "PERSISTENT", "PROCESSES", "RICH_VALUES", "Subject", "THREADS", "TYPED_KEYS", "Target",
     "TargetError", "VERSION", "rebuild_target", "register_resolver",
-    "CHECKS", "CLAUSES", "CheckResult", "FAMILIES", "PROFILE_NAMES", "TORCH_ASSERTIONS", "Check", "Clause",
+    "CHECKS", "CLAUSES", "CheckResult", "FAMILIES", "PROFILE_NAMES", "TORCH_ASSERTIONS",
+    "TORCH_NOT_ADOPTED", "Check", "Clause",
     "Violation", "get_clause", "get_profile", "profile_from_env", "render_markdown",
 ]

@@ -6,7 +6,7 @@ docs/SPEC.md is a committed copy; a test keeps it equal to ``render_markdown()``
 from __future__ import annotations
 
 from ._checks import CHECKS
-from ._clauses import CLAUSES, FAMILIES, TORCH_ASSERTIONS
+from ._clauses import CLAUSES, FAMILIES, TORCH_ASSERTIONS, TORCH_NOT_ADOPTED
 
 _FAMILY_TITLES = {
     "CORE": "a write-once map", "KEY": "Key identity", "ASYNC": "Async methods",
@@ -59,15 +59,24 @@ def render_markdown() -> str:
         "## PyTorch's test_cache.py, assertion by assertion",
         "",
         "Every assertion of `test/inductor/test_cache.py` on the cache classes and the clauses "
-        "that state it. torch's version-bump test also asserts that, after the version is "
-        "restored, the old entry is gone; that follows from torch's one-file-per-key layout, "
-        "so the spec only requires that no other version's value is returned and that the key "
-        "is insertable (a layout with one directory per version keeps the old entry).",
+        "that state it, except the ones listed in the next section, which the spec "
+        "deliberately does not adopt.",
         "",
         "| torch test | assertion | clauses |",
         "|---|---|---|",
     ]
     for test, assertion, ids in TORCH_ASSERTIONS:
         out.append(f"| `{test}` | {_cell(assertion)} | {', '.join(f'`{i}`' for i in ids)} |")
+    out += [
+        "",
+        "## torch assertions the spec does not adopt",
+        "",
+        "A cache may satisfy them, but conforming does not require it; the reference does not.",
+        "",
+        "| torch test | assertion | why not |",
+        "|---|---|---|",
+    ]
+    for test, assertion, reason in TORCH_NOT_ADOPTED:
+        out.append(f"| `{test}` | {_cell(assertion)} | {_cell(reason)} |")
     out.append("")
     return "\n".join(out)

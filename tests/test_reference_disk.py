@@ -108,10 +108,10 @@ def test_in_memory_cache_is_a_plain_cache() -> None:
 # -- OnDiskCache: where things live ----------------------------------------------------------
 
 
-def test_default_base_dir_is_tempdir_cache_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_default_base_dir_is_tempdir_cache_uid_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    assert OnDiskCache().base_dir == tmp_path / "cache" / "on_disk_cache"
-    assert OnDiskCache("mine").base_dir == tmp_path / "cache" / "mine"
+    assert OnDiskCache().base_dir == tmp_path / f"cache_{os.geteuid()}" / "on_disk_cache"
+    assert OnDiskCache("mine").base_dir == tmp_path / f"cache_{os.geteuid()}" / "mine"
     cache = OnDiskCache("mine")
     assert cache.insert("k", 1) is True
     assert OnDiskCache("mine").get("k") == 1

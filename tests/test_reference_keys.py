@@ -183,3 +183,30 @@ def test_frozenset_key_names_the_same_file_under_every_hash_seed(tmp_path: Path)
     # The seeds really do reorder the frozensets: a pickle-derived name would differ.
     assert len({r["pickle"] for r in runs}) > 1
     assert all(r["got"] == {"seed": "1"} for r in runs[1:])
+
+
+def _typed(key: Any) -> Any:
+    """``key`` with every node tagged by its exact type (NaN made comparable), for strict ==."""
+    if type(key) in (tuple, frozenset):
+        items = [_typed(k) for k in key]
+        return (type(key).__name__, sorted(items, key=repr) if type(key) is frozenset else items)
+    if type(key) is float and math.isnan(key):
+        return ("float", "nan")
+    return (type(key).__name__, key + 0.0 if type(key) is float else key)
+
+
+@settings(max_examples=200, deadline=None)
+@given(KEYS)
+def test_decode_key_inverts_encode_key(key: Any) -> None:
+    from cachespec.reference import decode_key
+
+    assert _typed(decode_key(encode_key(key))) == _typed(key)
+
+
+@pytest.mark.parametrize("data", [b"", b"X", b"s\x00\x00\x00\x00\x00\x00\x00\x05ab", b"NN",
+                                  b"d\x00\x00\x00\x00\x00\x00\x00\x02ab"])
+def test_decode_key_refuses_malformed_encodings(data: bytes) -> None:
+    from cachespec.reference import decode_key
+
+    with pytest.raises(CacheError):
+        decode_key(data)

@@ -259,12 +259,14 @@ def kill(pid: int) -> None:
 
 
 def new_dir(base: Path, prefix: str) -> Path:
-    """A fresh, unique directory under ``base``."""
+    """A fresh, unique, private (0o700) directory under ``base``: a cache that refuses storage
+    other users could write (as the reference does) must not be failed for the harness's umask."""
     n = 0
     while True:
         p = base / f"{prefix}-{os.getpid()}-{threading.get_ident() % 10000}-{n}"
         try:
             p.mkdir(parents=True)
+            p.chmod(0o700)  # mkdir's mode is masked by the umask; chmod is not
             return p
         except FileExistsError:
             n += 1

@@ -22,6 +22,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from cachespec.spec._subject import effective_capabilities
+
 from ._results import FAIL, NA, PASS, UNDECIDED, ClauseResult, TargetReport, parse_level
 
 #: the clause registry the engine judges against; tests pass a fake one explicitly
@@ -257,7 +259,8 @@ def judge_in_process(target: Any, workroot: Path, profile: str = "quick", level:
     the checks of those names (their clauses' other checks then leave them undecided)."""
     spec = spec if spec is not None else load_spec()
     started = time.monotonic()
-    verdicts = TargetVerdicts(spec, select_clauses(spec, level, patterns), target.capabilities)
+    verdicts = TargetVerdicts(spec, select_clauses(spec, level, patterns),
+                              effective_capabilities(target))
     for n, (check, ids) in enumerate(verdicts.plan):
         if checks is not None and check.name not in checks:
             outcome = CheckOutcome([], {}, 0.0, undecided=list(ids))

@@ -25,6 +25,8 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from cachespec.spec._subject import effective_capabilities
+
 from . import _progress
 from ._engine import DEFAULT_SPEC, load_spec, run_check
 
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     _progress.instrument(target)
     threading.Thread(target=_heartbeat, args=(out, progress_file, threading.Event()),
                      daemon=True, name="cachespec-heartbeat").start()
-    out.send(ev="ready", capabilities=sorted(target.capabilities), pid=os.getpid())
+    out.send(ev="ready", capabilities=sorted(effective_capabilities(target)), pid=os.getpid())
     for line in sys.stdin:
         if not line.strip():
             continue

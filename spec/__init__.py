@@ -20,7 +20,8 @@ from typing import Any
 # light); the checks pull in Hypothesis and are imported on first use.
 from ._subject import (
     ALL_CAPABILITIES, ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES,
-    RICH_VALUES, THREADS, TYPED_KEYS, VERSION, Subject, Target, TargetError, rebuild_target,
+    PRIVILEGED, RICH_VALUES, THREADS, TYPED_KEYS, VERSION, Subject, Target, TargetError,
+    effective_capabilities, harness_capabilities, rebuild_target,
     register_resolver,
 )
 
@@ -47,8 +48,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ALL_CAPABILITIES", "ASYNC", "CORE", "ENV_LOADER", "FILES", "FILE_LOADER", "LOCK",
-    "PERSISTENT", "PROCESSES", "RICH_VALUES", "Subject", "THREADS", "TYPED_KEYS", "Target",
-    "TargetError", "VERSION", "rebuild_target", "register_resolver",
+    "PERSISTENT", "PRIVILEGED", "PROCESSES", "RICH_VALUES", "Subject", "THREADS", "TYPED_KEYS", "Target",
+    "TargetError", "VERSION", "effective_capabilities", "harness_capabilities", "rebuild_target", "register_resolver",
     "CHECKS", "CLAUSES", "CheckResult", "FAMILIES", "PROFILE_NAMES", "TORCH_ASSERTIONS",
     "TORCH_NOT_ADOPTED", "Check", "Clause",
     "Violation", "get_clause", "get_profile", "profile_from_env", "render_markdown",

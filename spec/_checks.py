@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._subject import (
-    ASYNC, CORE, ENV_LOADER, FILE_LOADER, LOCK, PERSISTENT, PROCESSES, THREADS,
-    TYPED_KEYS, VERSION, Target,
+    ASYNC, CORE, ENV_LOADER, FILE_LOADER, LOCK, PERSISTENT, PRIVILEGED, PROCESSES, THREADS,
+    TYPED_KEYS, VERSION, Target, effective_capabilities,
 )
 
-from . import _crashes, _faults, _hashseed, _races, _retention
+from . import _crashes, _faults, _hashseed, _races, _retention, _trust
 from ._clauses import CLAUSES
 from ._harness import CheckResult, Violation, ledger, run_machine
 from ._loaders import make_loader_machine, run_loader_tour
@@ -43,7 +43,7 @@ class Check:
 
 
 def _applicable(target: Target, clauses: frozenset[str]) -> frozenset[str]:
-    caps = set(target.capabilities)
+    caps = set(effective_capabilities(target))
     by_id = {c.id: c for c in CLAUSES}
     return frozenset(c for c in clauses if c in by_id and by_id[c].capabilities <= caps)
 
@@ -116,6 +116,7 @@ _RUNS: dict[str, tuple[frozenset[str], RunFn]] = {
     "crash-writer": (frozenset({PERSISTENT, PROCESSES}), _crashes.run_kill_writer),
     "crash-lock-holder": (frozenset({LOCK, PROCESSES}), _crashes.run_lock_holder),
     "retention": (frozenset({CORE}), _retention.run_retention),
+    "trust-storage": (frozenset({PERSISTENT, PRIVILEGED}), _trust.run_trust),
 }
 
 CHECKS: tuple[Check, ...] = tuple(

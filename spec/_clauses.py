@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ._subject import (
-    ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES, RICH_VALUES,
-    THREADS, TYPED_KEYS, VERSION,
+    ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PRIVILEGED, PROCESSES,
+    RICH_VALUES, THREADS, TYPED_KEYS, VERSION,
 )
 
 FAMILIES = ("CORE", "KEY", "ASYNC", "DISK", "VERSION", "LOAD", "ERROR", "ISO", "SAFE", "CONC",
@@ -177,6 +177,10 @@ CLAUSES: tuple[Clause, ...] = (
        {FILE_LOADER}, (_FILE,)),
     _c("SAFE-DISK-NO-CODE", "SHOULD", "get never runs code from an entry file: an entry replaced "
        "by a pickle that would call a function does not call it.", {PERSISTENT}, (_COR,)),
+    _c("SAFE-PRIVATE-STORAGE", "SHOULD", "Storage another user can write is refused, not used: "
+       "on storage owned by another user and writable by everyone (where anyone could have "
+       "planted an entry), get and insert raise CacheError.", {PERSISTENT, PRIVILEGED},
+       ("trust-storage",)),
     _c("SAFE-LOCK-FREE-READS", "SHOULD", "get completes while another process holds the key's "
        "write lock.", {LOCK, PROCESSES}, (_LK,)),
     # -- CONC: concurrency ---------------------------------------------------------------------

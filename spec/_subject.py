@@ -8,6 +8,8 @@ strings; a clause needs a set of them and is ``n/a`` for a target that lacks any
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
 from contextlib import AbstractContextManager
@@ -34,6 +36,20 @@ ALL_CAPABILITIES: frozenset[str] = frozenset(
     {CORE, ASYNC, PERSISTENT, PROCESSES, VERSION, ENV_LOADER, FILE_LOADER, LOCK, FILES, THREADS,
      TYPED_KEYS, RICH_VALUES}
 )
+
+# -- what the harness itself can do (not a property of the target) ------------------------
+PRIVILEGED = "privileged"  #: checks run as root, so they can give storage to another user
+
+
+def harness_capabilities() -> frozenset[str]:
+    """The capabilities of this process as a harness; clauses needing one it lacks are n/a."""
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    return frozenset({PRIVILEGED}) if root else frozenset()
+
+
+def effective_capabilities(target: Target) -> frozenset[str]:
+    """What a check may rely on: the target's capabilities plus the harness's."""
+    return frozenset(target.capabilities) | harness_capabilities()
 
 
 class TargetError(Exception):

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import _progress
+from cachespec.spec._replay import as_program
 from cachespec.spec._subject import VERSION
 
 
@@ -112,7 +113,7 @@ def run_job(check: Any, target: Any, clauses: list[str], profile: str, workroot:
             failed.add(cid)
             new += 1
             send(ev="violation", check=check.name, clause=cid, error=_short(_error_text(v.error)),
-                 counterexample=_short(getattr(v, "counterexample", None)),
+                 counterexample=as_program(check.name, target.name, cid, profile, getattr(v, "counterexample", None)),
                  seconds=time.monotonic() - t0)
         if not new:
             break

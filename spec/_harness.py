@@ -226,9 +226,10 @@ _NOT_PROGRAM = ("WARNING: Hypothesis has spent", "@reproduce_failure",
 
 def _program(e: BaseException, printed: list[str]) -> str:
     """The shrunk program Hypothesis printed (notes or reporter output), without its advice."""
-    lines = [n for n in getattr(e, "__notes__", []) if isinstance(n, str)]
-    lines += printed
-    kept = [line for chunk in lines for line in chunk.strip("\n").splitlines()
+    chunks = [n for n in getattr(e, "__notes__", []) if isinstance(n, str)] + printed
+    # a chunk that starts with advice is advice throughout (the shrink-time warning spans lines)
+    kept = [line for chunk in chunks if not chunk.lstrip().startswith(_NOT_PROGRAM)
+            for line in chunk.strip("\n").splitlines()
             if not line.strip().startswith(_NOT_PROGRAM)]
     return "\n".join(kept).strip() or "(no program printed)"
 

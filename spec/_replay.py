@@ -147,6 +147,9 @@ def as_program(check_name: str, target_name: str, clause_id: str, profile: str,
     m = _STATE.search(story)
     if check_name in _MACHINE_CHECKS and m is not None:
         body = story[m.start():]
+        end = body.find("state.teardown()")
+        if end >= 0:  # whatever Hypothesis printed after the program is not part of it
+            body = body[:end + len("state.teardown()")]
         before = story[:m.start()].strip("\n")
         tour = ", tour=True" if "replay_tour = True" in body else ""
         return "\n".join([

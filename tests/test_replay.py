@@ -46,13 +46,13 @@ def test_a_story_becomes_comments_above_a_replay_call() -> None:
 
 def test_a_machine_program_runs_as_printed_after_the_factory_line() -> None:
     story = ("Falsifying example:\nstate = CacheMachine()\nstate.start()\n"
-             "state.get(i=0, k='a')\nstate.teardown()")
+             "state.get(i=0, k='a')\nstate.teardown()\n\nPLEASE REPORT THIS if you can")
     program = as_program("machine-cache", "t", "CORE-GET-MISSING", "quick", story)
     ast.parse(program)
     assert "CacheMachine = machine('machine-cache', 't', ['CORE-GET-MISSING'])\n" \
            "state = CacheMachine()\nstate.start()\nstate.get(i=0, k='a')\nstate.teardown()" \
            in program
-    assert "Falsifying example" not in program
+    assert "Falsifying example" not in program and "PLEASE" not in program
 
 
 def test_no_counterexample_still_gives_a_replay_call() -> None:

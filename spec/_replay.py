@@ -123,6 +123,15 @@ class _Labelled(Asserter):
             super().check(clause_id, ok, message)
 
 
+def _public(module: str) -> str:
+    """The public package that imports ``module`` (``a.b._c`` -> ``a.b``): programs a user
+    reads name public modules."""
+    parts = module.split(".")
+    while len(parts) > 1 and parts[-1].startswith("_"):
+        parts.pop()
+    return ".".join(parts)
+
+
 def clean_story(text: str) -> str:
     """A counterexample without Hypothesis' advice lines (meaningless outside its tests)."""
     return "\n".join(line for line in text.splitlines()
@@ -143,7 +152,7 @@ def as_program(check_name: str, target_name: str, clause_id: str, profile: str,
             "violates the clause."]
     imports = []
     if resolver is not None:
-        imports.append(f"import {resolver.partition(':')[0]}  # knows the target names")
+        imports.append(f"import {_public(resolver.partition(':')[0])}  # knows the target names")
     m = _STATE.search(story)
     if check_name in _MACHINE_CHECKS and m is not None:
         body = story[m.start():]

@@ -149,6 +149,14 @@ def test_failing_repro_and_stale_repro_are_problems(tmp_path: Path) -> None:
         f"torch-memory: repro {stale} is for CORE-GET-MISSING, which is not violated"]
 
 
+def test_undecided_clauses_are_shown_as_undecided_never_as_passes(tmp_path: Path) -> None:
+    v = _fake(CORE_RETAIN="undecided")
+    text, problems = V.render_report(v, tmp_path)
+    assert "| `CORE-RETAIN` | MUST | undecided (no check judged it) |" in text
+    assert "1 undecided" in text and problems == []
+    assert "*CORE-RETAIN*" in V.render_index([v])
+
+
 def test_index_has_a_row_per_target_and_a_column_per_family() -> None:
     from cachespec.spec import FAMILIES
 

@@ -97,3 +97,20 @@ def test_a_printed_counterexample_fails_on_its_own(target: str, clause: str, sha
     last = run.stderr.strip().splitlines()[-1]
     assert f"{clause}: " in last or f"{clause} violated" in last, run.stderr
     assert result["error"].splitlines()[0] in last, (result["error"], run.stderr)
+
+
+def test_replay_of_a_correct_target_says_not_reproduced(capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    import cachespec.conformance  # noqa: F401 - registers the target names
+    from cachespec.spec import replay
+
+    replay("fault-serialization", "reference-memory", "SAFE-VALUE-DOMAIN", profile="quick")
+    assert capsys.readouterr().out.startswith(
+        "SAFE-VALUE-DOMAIN held in this run of fault-serialization on reference-memory")
+
+
+def test_machine_refuses_a_check_that_is_not_a_machine() -> None:
+    from cachespec.spec import TargetError, machine
+
+    with pytest.raises(TargetError, match="not a state-machine check"):
+        machine("race-threads", "reference-memory", ["CONC-ONE-WINNER"])

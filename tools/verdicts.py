@@ -241,7 +241,7 @@ def render_report(v: Verdicts, out: Path,
         lines += [f"### {c.id}", "", f"**{c.level}:** {clause.text}", "",
                   "**What the checker reported:**", "", *_fence(scrub(c.error or "")), ""]
         if c.counterexample and c.counterexample.strip():
-            lines += ["<details><summary>checker counterexample</summary>", "",
+            lines += ["<details><summary>checker counterexample (a standalone program: save it to a file and run it with python)</summary>", "",
                       *_fence(scrub(c.counterexample)), "", "</details>", ""]
         path = repro_path(out, v.target, c.id)
         if not path.is_file():

@@ -7,6 +7,7 @@ worker, a stress worker, a pytest-xdist worker) rebuilds the same target from th
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -63,31 +64,59 @@ def _install_hint(path: str) -> str:
     return "reinstall cachespec (pip install -e .)"
 
 
-#: name -> (description, factory(name) -> Target)
-_BUILTINS: dict[str, tuple[str, Callable[[str], Target]]] = {
-    "reference-memory": ("cachespec.reference.InMemoryCache",
-                         _class_target("cachespec.reference:InMemoryCache",
-                                       "cachespec.reference.InMemoryCache")),
-    "reference-disk": ("cachespec.reference.OnDiskCache",
-                       _class_target("cachespec.reference:OnDiskCache",
-                                     "cachespec.reference.OnDiskCache")),
-    "reference-inductor-disk": ("cachespec.reference.InductorOnDiskCache",
-                                _class_target("cachespec.reference:InductorOnDiskCache",
-                                              "cachespec.reference.InductorOnDiskCache")),
-    "torch-memory": ("torch._inductor.cache.InMemoryCache",
-                     _class_target("torch._inductor.cache:InMemoryCache",
-                                   "torch._inductor.cache.InMemoryCache")),
-    "torch-disk": ("torch._inductor.cache.OnDiskCache",
-                   _class_target("torch._inductor.cache:OnDiskCache",
-                                 "torch._inductor.cache.OnDiskCache")),
-    "torch-caching-memory": (
+_MEMORY = frozenset({"core", "env-loader", "file-loader", "rich-values", "threads", "typed-keys"})
+_DISK = frozenset({"async", "core", "files", "lock", "persistent", "processes", "rich-values",
+                   "threads", "typed-keys", "version"})
+
+
+@dataclass(frozen=True)
+class _Builtin:
+    """A built-in target. ``needs`` (top-level modules) and ``capabilities`` are declared so
+    that listing targets imports nothing heavy (torch takes seconds); tests/test_targets.py
+    checks the declarations against what resolving reports."""
+
+    description: str
+    make: Callable[[str], Target]
+    needs: tuple[str, ...]
+    capabilities: frozenset[str]
+
+
+_BUILTINS: dict[str, _Builtin] = {
+    "reference-memory": _Builtin(
+        "cachespec.reference.InMemoryCache",
+        _class_target("cachespec.reference:InMemoryCache", "cachespec.reference.InMemoryCache"),
+        (), _MEMORY),
+    "reference-disk": _Builtin(
+        "cachespec.reference.OnDiskCache",
+        _class_target("cachespec.reference:OnDiskCache", "cachespec.reference.OnDiskCache"),
+        (), _DISK),
+    "reference-inductor-disk": _Builtin(
+        "cachespec.reference.InductorOnDiskCache",
+        _class_target("cachespec.reference:InductorOnDiskCache",
+                      "cachespec.reference.InductorOnDiskCache"),
+        (), _DISK),
+    "torch-memory": _Builtin(
+        "torch._inductor.cache.InMemoryCache",
+        _class_target("torch._inductor.cache:InMemoryCache", "torch._inductor.cache.InMemoryCache"),
+        ("torch",), _MEMORY),
+    "torch-disk": _Builtin(
+        "torch._inductor.cache.OnDiskCache",
+        _class_target("torch._inductor.cache:OnDiskCache", "torch._inductor.cache.OnDiskCache"),
+        ("torch",), _DISK),
+    "torch-caching-memory": _Builtin(
         "torch._inductor.runtime.caching.implementations._InMemoryCacheImpl (adapter)",
-        _adapter_target("cachespec.conformance.adapters.torch_caching:TorchCachingMemory")),
-    "torch-caching-disk": (
+        _adapter_target("cachespec.conformance.adapters.torch_caching:TorchCachingMemory"),
+        ("torch",), frozenset({"core", "rich-values", "threads"})),
+    "torch-caching-disk": _Builtin(
         "torch._inductor.runtime.caching.implementations._OnDiskCacheImpl (adapter)",
-        _adapter_target("cachespec.conformance.adapters.torch_caching:TorchCachingDisk")),
-    "diskcache": ("diskcache.Cache(directory), add() as insert (adapter)",
-                  _adapter_target("cachespec.conformance.adapters.diskcache:DiskCacheAdapter")),
+        _adapter_target("cachespec.conformance.adapters.torch_caching:TorchCachingDisk"),
+        ("torch",), frozenset({"core", "files", "lock", "persistent", "processes", "threads",
+                               "version"})),
+    "diskcache": _Builtin(
+        "diskcache.Cache(directory), add() as insert (adapter)",
+        _adapter_target("cachespec.conformance.adapters.diskcache:DiskCacheAdapter"),
+        ("diskcache",), frozenset({"core", "persistent", "processes", "rich-values", "threads",
+                                   "typed-keys"})),
 }
 
 BUILTIN_TARGETS: tuple[str, ...] = tuple(_BUILTINS)
@@ -143,7 +172,7 @@ register_resolver(resolve_target)  # how the spec's checks rebuild a target in a
 
 def _resolve(name: str) -> Target:
     if name in _BUILTINS:
-        return _BUILTINS[name][1](name)
+        return _BUILTINS[name].make(name)
     if has_args(name):  # module:Class(key=literal, ...): see _target_args
         return resolve_with_args(name)
     if ":" in name:
@@ -182,10 +211,31 @@ def _listing(name: str, description: str, source: str, make: Callable[[], Target
                          frozenset(target.capabilities))
 
 
+def _missing_module(names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` (top-level modules) that is not installed, found without
+    importing it."""
+    for name in names:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return name
+        except (ImportError, ValueError):
+            return name
+    return None
+
+
+def _builtin_listing(name: str, b: _Builtin) -> TargetListing:
+    missing = _missing_module(b.needs)
+    if missing is not None:
+        return TargetListing(name, b.description, "built-in",
+                             error=f"cannot import {missing!r}; {_install_hint(b.description)}")
+    return TargetListing(name, b.description, "built-in", b.capabilities)
+
+
 def list_targets() -> list[TargetListing]:
-    """Every named target (built-ins, then entry points), resolving each to read its capabilities."""
-    rows = [_listing(name, desc, "built-in", lambda n=name, f=make: f(n))  # type: ignore[misc]
-            for name, (desc, make) in _BUILTINS.items()]
+    """Every named target (built-ins, then entry points). Built-ins are listed from their
+    declarations (nothing is imported: listing takes no time even with torch installed);
+    entry points are loaded to read their capabilities."""
+    rows = [_builtin_listing(name, b) for name, b in _BUILTINS.items()]
     for name, ep in sorted(_entry_points().items()):
         if name in _BUILTINS:
             continue

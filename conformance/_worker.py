@@ -29,6 +29,7 @@ from cachespec.spec._subject import effective_capabilities
 
 from . import _progress
 from ._engine import DEFAULT_SPEC, load_spec, run_check
+from cachespec.spec._replay import as_program
 
 
 def _configure_hypothesis() -> None:
@@ -80,8 +81,10 @@ def run_job(check: Any, target: Any, clauses: list[str], profile: str, workroot:
     outcome. The version a check changes is restored by the check itself (spec ``_guarded``)."""
 
     def violation(cid: str, error: str, counterexample: str | None, seconds: float) -> None:
+        # a standalone program (never truncated: a cut program does not run)
         send(ev="violation", check=check.name, clause=cid, error=_short(error),
-             counterexample=_short(counterexample), seconds=seconds)
+             counterexample=as_program(check.name, target.name, cid, profile, counterexample),
+             seconds=seconds)
 
     outcome = run_check(check, target, clauses, profile, workroot,
                         on_run=lambda ids: send(ev="run", check=check.name, clauses=ids),

@@ -33,8 +33,33 @@ def _identity(key: Any) -> Any:
     raise CacheError(f"unsupported key type {type(key).__name__}")
 
 
+_SCALARS = (type(None), bool, int, float, str, bytes)
+_CONTAINERS = (tuple, list, set, frozenset)
+
+
+def _check_value(value: Any, depth: int = 0) -> None:
+    """Values are builtin data only (exact types, recursively): anything else (object(), a
+    function, a subclass) is refused before it is stored, so get never unpickles code."""
+    if depth > 100:
+        raise CacheError("value nested too deeply")
+    kind = type(value)
+    if kind in _SCALARS:
+        return
+    if kind in _CONTAINERS:
+        for item in value:
+            _check_value(item, depth + 1)
+        return
+    if kind is dict:
+        for k, v in value.items():
+            _check_value(k, depth + 1)
+            _check_value(v, depth + 1)
+        return
+    raise CacheError(f"unsupported value type {kind.__name__}")
+
+
 class TinyCache:
-    """In-memory write-once cache: values are pickled in and out, so callers cannot mutate them."""
+    """In-memory write-once cache: values are checked to be builtin data, then pickled in and
+    out, so callers cannot mutate them and nothing else is ever stored."""
 
     def __init__(self) -> None:
         self._entries: dict[Any, bytes] = {}
@@ -48,6 +73,7 @@ class TinyCache:
 
     @staticmethod
     def _encode(key: Any, value: Any) -> bytes:
+        _check_value(value)
         try:
             return pickle.dumps(value)
         except Exception as err:

@@ -6,7 +6,8 @@
 - ``CHECKS``: Hypothesis state machines and bounded race/crash runs, each
   ``run(target, workdir, profile_name, clauses_to_check) -> CheckResult``;
 - ``render_markdown()``: the spec as Markdown (docs/SPEC.md is a copy);
-- ``get_profile(name)``: Hypothesis settings for ``quick``, ``default`` and ``thorough``.
+- ``get_profile(name)``: Hypothesis settings for ``quick``, ``default`` and ``thorough``;
+- ``replay``/``machine``/``as_program``: a violation as a standalone program that shows it again.
 
 Importing this package changes no Hypothesis settings (runs pass their settings explicitly) and
 imports nothing heavy until a check or clause is asked for.
@@ -33,6 +34,7 @@ _LAZY = {
     "CheckResult": "._harness", "Violation": "._harness",
     "PROFILE_NAMES": "._profiles", "get_profile": "._profiles", "profile_from_env": "._profiles",
     "render_markdown": "._render",
+    "as_program": "._replay", "machine": "._replay", "replay": "._replay",
 }
 
 
@@ -53,4 +55,5 @@ __all__ = [
     "CHECKS", "CLAUSES", "CheckResult", "FAMILIES", "PROFILE_NAMES", "TORCH_ASSERTIONS",
     "TORCH_NOT_ADOPTED", "Check", "Clause",
     "Violation", "get_clause", "get_profile", "profile_from_env", "render_markdown",
+    "as_program", "machine", "replay",
 ]

@@ -226,10 +226,19 @@ def _first_clause_failure(group: BaseExceptionGroup) -> ClauseFailure | None:
     return None
 
 
+#: lines of Hypothesis' output that are advice for its own tests, not part of the program
+_NOT_PROGRAM = ("WARNING: Hypothesis has spent", "@reproduce_failure",
+                "You can reproduce this example by temporarily", "Falsifying example")
+
+
 def _program(e: BaseException, printed: list[str]) -> str:
-    lines = [n for n in getattr(e, "__notes__", []) if isinstance(n, str)]
-    lines += [p for p in printed if not p.startswith("WARNING: Hypothesis has spent")]
-    return "\n".join(s.strip("\n") for s in lines).strip() or "(no program printed)"
+    """The shrunk program Hypothesis printed (notes or reporter output), without its advice."""
+    chunks = [n for n in getattr(e, "__notes__", []) if isinstance(n, str)] + printed
+    # a chunk that starts with advice is advice throughout (the shrink-time warning spans lines)
+    kept = [line for chunk in chunks if not chunk.lstrip().startswith(_NOT_PROGRAM)
+            for line in chunk.strip("\n").splitlines()
+            if not line.strip().startswith(_NOT_PROGRAM)]
+    return "\n".join(kept).strip() or "(no program printed)"
 
 
 def error_name(e: BaseException) -> str:

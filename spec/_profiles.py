@@ -61,7 +61,7 @@ def get_profile(name: str) -> settings:
         database=None,
         derandomize=name != "thorough",
         report_multiple_bugs=False,
-        print_blob=True,
+        print_blob=False,  # @reproduce_failure advice means nothing to a CLI user
         # no 'explain' phase: its line lists are noise in a counterexample
         phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,

@@ -18,7 +18,9 @@ SUBPACKAGES = ("reference", "spec", "conformance", "stress")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
+        # with build isolation, as `pip install` builds: a fresh venv's bundled setuptools cannot
+        # build a wheel by itself (no bdist_wheel before setuptools 70.1)
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
         check=True, capture_output=True, timeout=300,
     )
     (built,) = out.glob("cachespec-*.whl")
@@ -68,3 +70,31 @@ def test_version_command() -> None:
     done = subprocess.run([sys.executable, "-m", "cachespec", "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert done.stdout.strip() == f"cachespec {__version__}"
+
+
+def test_maintainer_tools_are_not_shipped(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert not [n for n in names if "verdicts" in n or n.startswith("tools/")]
+    done = subprocess.run([sys.executable, "-m", "cachespec", "verdicts"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "invalid choice: 'verdicts'" in done.stderr
+
+
+def test_ci_runs_the_readme_test_command_in_a_fresh_venv() -> None:
+    """CI is a fresh machine: a new venv in a temp dir, no system site-packages, and exactly
+    the README's install and test commands (whatever they say, CI says)."""
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
+    (command,) = [b.strip() for b in blocks if "pytest" in b and "pip install -e" in b]
+    install, test = (part.strip() for part in command.split("&&"))
+    script = (REPO / ".ci" / "run").read_text()
+    lines = [line.strip() for line in script.splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    assert "set -euo pipefail" in lines
+    assert any(re.search(r"-m venv \"?\$venv\"?$", line) for line in lines)
+    assert any("mktemp -d" in line for line in lines)
+    assert "system-site-packages" not in script
+    assert lines[-2:] == [install, test], lines[-2:]
+    assert any(line.startswith("source") and "activate" in line for line in lines)

@@ -52,7 +52,7 @@ def test_verdicts_for_a_broken_and_a_good_target(fakes: Path) -> None:
     assert s["fakecaches:Good"]["CORE-SECOND"] == "pass"
     broken = {c.id: c for c in report.targets[0].clauses}
     assert "overwrote" in (broken["CORE-INSERT-ONCE"].error or "")
-    assert broken["CORE-INSERT-ONCE"].counterexample == "insert('k', 1); insert('k', 2); get('k')"
+    assert "# insert('k', 1); insert('k', 2); get('k')" in broken["CORE-INSERT-ONCE"].counterexample
     assert broken["DISK-REOPEN"].missing == ["persistent"]
     assert (broken["SAFE-UNCHECKED"].error or "").startswith("not checked")
     assert "never reached" in (broken["SAFE-UNJUDGED"].error or "")

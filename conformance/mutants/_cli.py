@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cachespec.conformance.mutants._docs import REGENERATE
+
 _PROFILES = ("quick", "default", "thorough")
 
 
@@ -33,10 +35,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="per-check timeout (default: the profile's)")
     p.add_argument("--counterexamples", type=Path, metavar="DIR",
-                   help="store each caught mutant's counterexample in DIR/<name>.txt "
-                        "(kept from the first catch; see --overwrite)")
+                   help="store each caught mutant's counterexample in DIR/<name>.txt as a "
+                        "runnable program (kept from the first catch; see --overwrite). "
+                        f"docs/mutants is regenerated with: {REGENERATE}")
     p.add_argument("--overwrite", action="store_true",
-                   help="with --counterexamples, replace files already there")
+                   help="with --counterexamples, replace files already there (and, when every "
+                        "mutant was checked, remove the files of mutants no longer in the "
+                        "catalogue)")
     p.add_argument("--list", action="store_true", help="list the mutants and exit")
     p.set_defaults(func=cmd_mutants)
 
@@ -45,8 +50,9 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     from cachespec._cli import UsageError
     from cachespec.conformance.mutants._catalogue import MUTANTS, get_mutant
     from cachespec.conformance.mutants._run import (
-        kill_rate, render_table, run_catalogue, run_controls, save_counterexample,
+        kill_rate, render_table, run_catalogue, run_controls,
     )
+    from cachespec.conformance.mutants._docs import write as write_counterexamples
 
     try:
         chosen = [get_mutant(n) for n in args.mutant] if args.mutant else list(MUTANTS)
@@ -73,8 +79,9 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     results = run_catalogue(chosen, args.profile, scope, args.jobs, args.timeout, progress)
     controls = run_controls(args.profile, args.timeout) if args.controls else []
     if args.counterexamples:
-        for r in results:
-            save_counterexample(r, args.counterexamples, args.overwrite)
+        everything = args.overwrite and not args.mutant
+        write_counterexamples(results, args.counterexamples, args.overwrite,
+                              prune=[m.name for m in MUTANTS] if everything else None)
     print(render_table(results, controls))
     print(f"wall time {time.monotonic() - started:.1f} s, profile {args.profile}, scope {scope}")
     if args.json:

@@ -125,14 +125,8 @@ def save_counterexample(result: MutantResult, directory: Path, overwrite: bool =
     if path.exists() and not overwrite:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    clause = result.intended_clause if result.caught_as_intended else result.caught_by[0]
-    path.write_text(
-        f"mutant: {result.name} ({result.target})\n"
-        f"intended clause: {result.intended_clause}\n"
-        f"caught by: {', '.join(result.caught_by)}\n"
-        f"counterexample of: {clause}\n"
-        f"failure: {result.failure or ''}\n\n"
-        f"{result.counterexample or '(no counterexample recorded by the check)'}\n")
+    from cachespec.conformance.mutants._docs import render  # one format: docs/mutants/*.txt
+    path.write_text(render(result))
     return path
 
 

@@ -24,7 +24,6 @@ _COMMAND_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cachespec.conformance._cli", ("check", "targets", "spec")),
     ("cachespec.stress._cli", ("stress", "verify")),
     ("cachespec.conformance.mutants._cli", ("mutants",)),
-    ("cachespec.conformance._verdicts", ("verdicts",)),
     ("cachespec.reference._bench", ("bench",)),
 )
 

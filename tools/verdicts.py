@@ -1,4 +1,7 @@
-"""``cachespec verdicts``: the published verdicts on real implementations (docs/verdicts/).
+"""``python tools/verdicts.py``: the published verdicts on real implementations (docs/verdicts/).
+
+A maintainer tool, not part of the installed package: run it from a checkout with cachespec,
+torch and diskcache installed (``pip install -e ".[test,torch,diskcache]"``).
 
 For each pinned implementation (torch's four caches, diskcache) the runner decides every clause;
 this module writes one Markdown report per target: which package version, a row per clause, and
@@ -11,6 +14,11 @@ message or a snippet's output changes. ``--check-only`` regenerates the verdicts
 fails when the set of violated clauses of a target differs from its committed report, when the
 pinned version changed, or when a violation lacks a repro: a change of ours or of a pinned
 package cannot silently change the published verdicts.
+
+A repro is judged on its own stdout only (exit 0 and ``DEVIATION REPRODUCED`` as the last line):
+warnings that imported packages print on stderr (torch without numpy, say) cannot change a
+verdict. Its stderr is shown when it fails, never parsed. Every published verdict is the
+checker's: a repro illustrates a violation, it never decides one.
 """
 
 from __future__ import annotations
@@ -28,7 +36,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from cachespec._cli import EXIT_FAIL, EXIT_OK, UsageError
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """The command's input is wrong: printed as one line, exit code 2."""
 
 #: the published targets: name -> (distribution, what exactly is checked)
 VERDICT_TARGETS: dict[str, tuple[str, str]] = {
@@ -36,31 +48,22 @@ VERDICT_TARGETS: dict[str, tuple[str, str]] = {
     "torch-disk": ("torch", "`torch._inductor.cache.OnDiskCache`"),
     "torch-caching-memory": (
         "torch", "`torch._inductor.runtime.caching.implementations._InMemoryCacheImpl` "
-                 "(through an adapter: `Hit` unwrapped, `impl.lock()` held per call)"),
+                 "(through an adapter: `Hit` unwrapped; `get`/`insert` called without `impl.lock()`, "
+                 "as torch's interfaces call them)"),
     "torch-caching-disk": (
         "torch", "`torch._inductor.runtime.caching.implementations._OnDiskCacheImpl` "
-                 "(through an adapter: str keys, bytes values, `impl.lock()` held per call)"),
+                 "(through an adapter: str keys, bytes values; `get`/`insert` called without "
+                 "`impl.lock()`, as torch's interfaces call them)"),
     "diskcache": ("diskcache", "`diskcache.Cache(directory)` with `add()` as insert "
                                "(through an adapter)"),
 }
-DEFAULT_OUT = Path("docs/verdicts")
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "verdicts"
 #: a repro prints this as its last line (and exits 0) when it still shows the deviation
 REPRODUCED = "DEVIATION REPRODUCED"
 REPRO_TIMEOUT = 120.0
 #: the per-check timeout of a verdict run. Far above the profiles' (a real hang still fails, a
 #: loaded CI machine does not turn a slow disk into a published "deadlock").
 CHECK_TIMEOUT = 180.0
-#: (target, clause) whose checker verdict varies between runs at profile quick, and why. For
-#: these the published verdict is decided by the repro snippet (violated when it reproduces),
-#: so the committed set stays deterministic; remove an entry once the check is deterministic.
-UNSTABLE: dict[tuple[str, str], str] = {
-    **{(t, c): "the crash-writer check detects it only when its SIGKILL lands during a write"
-       for t in ("torch-disk", "torch-caching-disk") for c in ("CRASH-ATOMIC", "CRASH-RECOVER")},
-    **{("torch-caching-disk", c): "the race checks detect it only when the racing threads or "
-                                  "processes interleave inside the unprotected window"
-       for c in ("CONC-ONE-WINNER", "CONC-READ-WINNER", "CONC-PROC-ONE-WINNER",
-                 "CONC-PROC-READ-WINNER")},
-}
 _MARK = "<!-- cachespec-verdicts"
 _MARK_RE = re.compile(r"<!-- cachespec-verdicts (?P<body>.*?) -->")
 
@@ -76,12 +79,21 @@ class Repro:
 @dataclass(frozen=True)
 class ReproRun:
     returncode: int | None  #: None when it timed out
-    output: str  #: stdout then stderr, as observed
+    stdout: str
+    stderr: str = ""
 
     @property
     def reproduced(self) -> bool:
-        lines = self.output.strip().splitlines()
+        """Judged on stdout alone: stderr belongs to whatever the snippet imports."""
+        lines = self.stdout.strip().splitlines()
         return self.returncode == 0 and bool(lines) and lines[-1].strip() == REPRODUCED
+
+    @property
+    def output(self) -> str:
+        """What a report shows: stdout, plus stderr only when the snippet did not reproduce."""
+        if self.reproduced or not self.stderr.strip():
+            return self.stdout
+        return f"{self.stdout}--- stderr (exit {self.returncode}) ---\n{self.stderr}"
 
 
 def repro_path(out: Path, target: str, clause_id: str) -> Path:
@@ -113,10 +125,11 @@ def run_repro(path: Path, timeout: float = REPRO_TIMEOUT) -> ReproRun:
             proc = subprocess.run([sys.executable, str(path.resolve())], cwd=cwd, env=env,
                                   capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as err:
-            out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
-            return ReproRun(None, out + f"\n(timed out after {timeout:g} s)\n")
-    output = proc.stdout + (f"--- stderr ---\n{proc.stderr}" if proc.stderr.strip() else "")
-    return ReproRun(proc.returncode, output)
+            def text(b: Any) -> str:
+                return b.decode(errors="replace") if isinstance(b, bytes) else (b or "")
+            return ReproRun(None, text(err.stdout),
+                            text(err.stderr) + f"\n(timed out after {timeout:g} s)\n")
+    return ReproRun(proc.returncode, proc.stdout, proc.stderr)
 
 
 # -- the facts of one target ------------------------------------------------------------------
@@ -144,10 +157,9 @@ def package_version(dist: str) -> str | None:
 
 def collect(targets: Sequence[str], profile: str, timeout: float = CHECK_TIMEOUT,
             progress: Callable[[str], None] | None = None,
-            out_dir: Path | None = DEFAULT_OUT) -> list[Verdicts]:
-    """Run the conformance checks on each target (all clauses, MUST and SHOULD); UNSTABLE
-    clauses are settled by the repros under ``out_dir``."""
-    from ._runner import run_target
+            ) -> list[Verdicts]:
+    """Run the conformance checks on each target (all clauses, MUST and SHOULD)."""
+    from cachespec.conformance._runner import run_target
 
     out = []
     for name in targets:
@@ -158,35 +170,23 @@ def collect(targets: Sequence[str], profile: str, timeout: float = CHECK_TIMEOUT
         report = run_target(name, profile, "should", timeout=timeout)
         v = Verdicts(name, dist, package_version(dist), profile, report.capabilities,
                      report.clauses, report.error)
-        settle_unstable(v, out_dir)
         out.append(v)
     return out
 
 
-def settle_unstable(v: Verdicts, out: Path | None,
-                    run: Callable[[Path], ReproRun] = run_repro) -> None:
-    """Decide the UNSTABLE clauses of ``v`` by their repro (see UNSTABLE)."""
-    for c in v.clauses:
-        why = UNSTABLE.get((v.target, c.id))
-        if why is None or c.status == "n/a":
-            continue
-        note = f"(this clause's checker verdict varies between runs at profile quick: {why}; " \
-               "the published verdict is the repro's)"
-        path = repro_path(out, v.target, c.id) if out is not None else None
-        if c.status == "fail":
-            c.error = f"{c.error}\n{note}"
-        elif path is not None and path.is_file() and run(path).reproduced:
-            c.status = "fail"
-            c.error = f"not detected by the checker in this run {note}"
-
-
 # -- rendering ------------------------------------------------------------------------------
 _TMP_PATH = re.compile(r"(/[^\s'\"]*)?/cachespec-(check|repro)-[^\s'\"]*")
+_SITE = re.compile(r"/[^\s'\"]*/(site|dist)-packages/")
+#: what is left of a machine's own paths (a venv, a home, a checkout)
+_MACHINE = re.compile(r"/(tmp|root|work|home|Users|private|var/folders)/[^\s'\":]*")
 
 
-def _scrub(text: str, limit: int = 1500) -> str:
-    """Checker output without run-specific temp paths, bounded in size."""
+def scrub(text: str, limit: int = 1500) -> str:
+    """Output without this machine's paths (run-specific temp dirs, the venv, home), bounded
+    in size: a committed report must read the same wherever it was generated."""
     text = _TMP_PATH.sub("<storage>", text.strip())
+    text = _SITE.sub("<site-packages>/", text)
+    text = _MACHINE.sub("<path>", text)
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
@@ -202,31 +202,33 @@ def render_report(v: Verdicts, out: Path,
 
     problems: list[str] = []
     dist_v = f"{v.package} {v.version or '(not installed)'}"
-    counts = {s: sum(c.status == s for c in v.clauses) for s in ("pass", "fail", "n/a")}
+    counts = {s: sum(c.status == s for c in v.clauses)
+              for s in ("pass", "fail", "n/a", "undecided")}
     must = sum(c.status == "fail" and c.level == "MUST" for c in v.clauses)
     lines = [
         f"# Verdicts: `{v.target}` ({dist_v})", "",
         f"{_MARK} target={v.target} package={v.package} version={v.version} "
         f"violated={','.join(v.violated) or '-'} -->",
-        "<!-- generated by `cachespec verdicts`; edit the snippets under "
+        "<!-- generated by `python tools/verdicts.py`; edit the snippets under "
         f"repro/{v.target}/ (their docstrings are the assessments), not this file -->", "",
         f"- Implementation: {VERDICT_TARGETS[v.target][1]}",
         f"- Package: **{dist_v}**",
         f"- Capabilities: {', '.join(f'`{c}`' for c in v.capabilities) or 'none'}",
-        f"- Profile: `{v.profile}` (regenerate with `cachespec verdicts`)",
+        f"- Profile: `{v.profile}` (regenerate with `python tools/verdicts.py`)",
         f"- Result: {counts['pass']} pass, **{counts['fail']} violated** ({must} MUST, "
-        f"{counts['fail'] - must} SHOULD), {counts['n/a']} n/a", "",
+        f"{counts['fail'] - must} SHOULD), {counts['n/a']} n/a"
+        + (f", {counts['undecided']} undecided (applicable, but no check judged them)"
+           if counts["undecided"] else ""), "",
     ]
     if v.error:
-        lines += [f"**The run failed:** {_scrub(v.error)}", ""]
+        lines += [f"**The run failed:** {scrub(v.error)}", ""]
         problems.append(f"{v.target}: the run failed: {v.error}")
     lines += ["## Every clause", "", "| clause | level | verdict |", "|---|---|---|"]
     for c in v.clauses:
-        shown = {"pass": "pass", "n/a": "n/a", "fail": f"**[violated](#{c.id.lower()})**"}
+        shown = {"pass": "pass", "n/a": "n/a", "fail": f"**[violated](#{c.id.lower()})**",
+                 "undecided": "undecided (no check judged it)"}
         if c.status == "fail" and is_false_positive(out, v.target, c.id):
             shown["fail"] += " (false positive of the spec)"
-        elif c.status == "fail" and (v.target, c.id) in UNSTABLE:
-            shown["fail"] += " (settled by the repro)"
         note = f" (needs {', '.join(c.missing)})" if c.status == "n/a" and c.missing else ""
         lines.append(f"| `{c.id}` | {c.level} | {shown[c.status]}{note} |")
     lines.append("")
@@ -237,10 +239,10 @@ def render_report(v: Verdicts, out: Path,
         clause = get_clause(c.id)
         rel = repro_path(Path("."), v.target, c.id).as_posix()
         lines += [f"### {c.id}", "", f"**{c.level}:** {clause.text}", "",
-                  "**What the checker reported:**", "", *_fence(_scrub(c.error or "")), ""]
+                  "**What the checker reported:**", "", *_fence(scrub(c.error or "")), ""]
         if c.counterexample and c.counterexample.strip():
-            lines += ["<details><summary>checker counterexample</summary>", "",
-                      *_fence(_scrub(c.counterexample)), "", "</details>", ""]
+            lines += ["<details><summary>checker counterexample (a standalone program: save it to a file and run it with python)</summary>", "",
+                      *_fence(scrub(c.counterexample)), "", "</details>", ""]
         path = repro_path(out, v.target, c.id)
         if not path.is_file():
             lines += [f"**TODO: no repro** (`{rel}` does not exist).", ""]
@@ -249,7 +251,7 @@ def render_report(v: Verdicts, out: Path,
         repro = load_repro(path)
         result = run(path)
         lines += [f"**Reproduction** ([`{rel}`]({rel})):", "", *_fence(repro.code, "python"), "",
-                  f"**Observed with {dist_v}:**", "", *_fence(_scrub(result.output, 4000)), ""]
+                  f"**Observed with {dist_v}:**", "", *_fence(scrub(result.output, 4000)), ""]
         if not result.reproduced:
             lines += ["**WARNING: this snippet no longer reproduces the deviation.**", ""]
             problems.append(f"{v.target}: repro {path} did not print {REPRODUCED!r} "
@@ -273,25 +275,27 @@ def render_index(all_verdicts: Sequence[Verdicts], out: Path | None = None) -> s
 
     head = "| implementation | " + " | ".join(FAMILIES) + " |"
     lines = ["# What cachespec found", "",
-             "<!-- generated by `cachespec verdicts`; do not edit by hand -->", "",
+             "<!-- generated by `python tools/verdicts.py`; do not edit by hand -->", "",
              "Each cell lists the violated clauses of that family (MUST in bold, *FP* = a false "
              "positive of the spec, explained in the report), `ok` when every applicable clause "
-             "passes, `n/a` when none applies. Profile "
+             "passes, `n/a` when none applies; *undecided* clauses (applicable, but no check "
+             "judged them) are listed in italics. Profile "
              f"`{all_verdicts[0].profile if all_verdicts else 'quick'}`; regenerate with "
-             "`cachespec verdicts` from the repository root.", "",
+             "`python tools/verdicts.py` from the repository root.", "",
              head, "|---" * (len(FAMILIES) + 1) + "|"]
     for v in all_verdicts:
         cells = []
         for fam in FAMILIES:
             mine = [c for c in v.clauses if c.id.split("-", 1)[0] == fam]
             bad = [c for c in mine if c.status == "fail"]
-            if bad:
+            open_ = [f"*{c.id}*" for c in mine if c.status == "undecided"]
+            if bad or open_:
                 shown = []
                 for c in bad:
                     name = f"**{c.id}**" if c.level == "MUST" else c.id
                     fp = " *FP*" if is_false_positive(out, v.target, c.id) else ""
                     shown.append(f"[{name}]({v.target}.md#{c.id.lower()}){fp}")
-                cells.append(", ".join(shown))
+                cells.append(", ".join(shown + open_))
             elif any(c.status == "pass" for c in mine):
                 cells.append("ok")
             else:
@@ -325,11 +329,11 @@ def read_committed(path: Path) -> Committed | None:
 def compare(v: Verdicts, committed: Committed | None) -> list[str]:
     """Differences between a fresh run and the committed report, one line each."""
     if committed is None:
-        return [f"{v.target}: no committed report; run `cachespec verdicts`"]
+        return [f"{v.target}: no committed report; run `python tools/verdicts.py`"]
     diffs = []
     if committed.version != v.version:
         diffs.append(f"{v.target}: report is for {v.package} {committed.version}, installed is "
-                     f"{v.version}; regenerate with `cachespec verdicts`")
+                     f"{v.version}; regenerate with `python tools/verdicts.py`")
     now = set(v.violated)
     for cid in sorted(now - committed.violated):
         diffs.append(f"{v.target}: + {cid} is violated now but not in the committed report")
@@ -349,9 +353,9 @@ def stale_repros(out: Path, v: Verdicts) -> list[str]:
 
 
 # -- the command ----------------------------------------------------------------------------
-def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "verdicts", help="regenerate the published verdicts on torch and diskcache",
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python tools/verdicts.py",
         description="Check the pinned real implementations and write docs/verdicts/<target>.md "
                     "(every clause, and per violation a repro run against the installed "
                     "package). Exit 1 when a violation lacks a working repro or, with "
@@ -359,14 +363,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("--profile", choices=("quick", "default", "thorough"), default="quick",
                    help="search effort; the committed reports use quick (the default)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
-                   help="the reports folder (default: docs/verdicts, run from the repo root)")
+                   help="the reports folder (default: docs/verdicts of this checkout)")
     p.add_argument("--target", action="append", metavar="T", choices=tuple(VERDICT_TARGETS),
                    help=f"only this target (repeatable; default all: {', '.join(VERDICT_TARGETS)})")
     p.add_argument("--check-only", action="store_true",
                    help="write nothing; fail if the violated clauses differ from the reports")
     p.add_argument("--timeout", type=float, default=CHECK_TIMEOUT, metavar="SECONDS",
                    help=f"per-check timeout (default {CHECK_TIMEOUT:g})")
-    p.set_defaults(func=cmd_verdicts)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return cmd_verdicts(args)
+    except UsageError as err:
+        print(f"verdicts: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def cmd_verdicts(args: argparse.Namespace) -> int:
@@ -375,8 +388,7 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
     if args.check_only and not out.is_dir():
-        raise UsageError(f"--out {out}: no such directory (run from the repository root or "
-                         "pass --out docs/verdicts)")
+        raise UsageError(f"--out {out}: no such directory")
     if not args.check_only and not out.parent.is_dir():
         raise UsageError(f"--out {out}: parent directory {out.parent} does not exist")
     missing = sorted({VERDICT_TARGETS[t][0] for t in targets
@@ -387,10 +399,13 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    results = collect(targets, args.profile, args.timeout, say, out)
+    results = collect(targets, args.profile, args.timeout, say)
     problems: list[str] = []
     for v in results:
         print(f"{v.target}: violated {', '.join(v.violated) or 'nothing'}")
+        undecided = [c.id for c in v.clauses if c.status == "undecided"]
+        if undecided:
+            print(f"{v.target}: undecided (no check judged them) {', '.join(undecided)}")
         if v.error:
             problems.append(f"{v.target}: the run failed: {v.error}")
     if args.check_only:
@@ -419,7 +434,5 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-__all__ = ["CHECK_TIMEOUT", "Committed", "REPRODUCED", "Repro", "ReproRun", "UNSTABLE",
-           "VERDICT_TARGETS", "Verdicts", "cmd_verdicts", "collect", "compare", "load_repro",
-           "read_committed", "register", "render_index", "render_report", "repro_path",
-           "is_false_positive", "run_repro", "settle_unstable", "stale_repros"]
+if __name__ == "__main__":
+    sys.exit(main())

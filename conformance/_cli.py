@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cachespec._cli import EXIT_FAIL, EXIT_OK, UsageError
+from cachespec._usage import EXIT_FAIL, EXIT_OK, UsageError
 from cachespec.spec._subject import TargetError
 
 from ._results import LEVELS

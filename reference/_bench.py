@@ -231,7 +231,7 @@ def render(results: dict[str, dict[str, dict[str, float]]], checks: list[dict[st
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from cachespec._cli import EXIT_FAIL, EXIT_OK, UsageError
+    from cachespec._usage import EXIT_FAIL, EXIT_OK, UsageError
 
     seconds, rounds = (0.05, 1) if args.quick else (args.seconds, args.rounds)
     if not seconds > 0 or rounds < 1:

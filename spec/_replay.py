@@ -45,7 +45,7 @@ def _resolve(target: str | Target) -> Target:
 
     if _subject._resolver is None:
         raise TargetError(f"cannot resolve target {target!r}: no target resolver is registered; "
-                          "import cachespec.conformance first")
+                          "import the package that resolves names (cachespec's conformance) first")
     return _subject._resolver(target)  # type: ignore[no-any-return]
 
 

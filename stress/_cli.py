@@ -54,7 +54,7 @@ def history_runs(args: list[str]) -> dict[Path, list[Path]]:
     run created); files are grouped by the directory that holds them. Missing paths and
     directories without histories are usage errors.
     """
-    from cachespec._cli import UsageError
+    from cachespec._usage import UsageError
 
     runs: dict[Path, list[Path]] = {}
     for arg in args:
@@ -75,7 +75,7 @@ def history_runs(args: list[str]) -> dict[Path, list[Path]]:
 
 
 def _verify_one(files: list[Path], clock: bool | None, corruption: bool | None) -> Any:
-    from cachespec._cli import UsageError
+    from cachespec._usage import UsageError
     from cachespec.stress._history import HistoryError, read_history
     from cachespec.stress._judge import judge_report
 
@@ -109,7 +109,7 @@ def _print_verdict(verdict: Any, files: int) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from cachespec._cli import UsageError
+    from cachespec._usage import UsageError
 
     runs = history_runs(args.history)
     verdicts = {run: _verify_one(files, args.clock, args.corruption)
@@ -210,7 +210,7 @@ def _register_stress(subparsers: Any) -> None:
 
 
 def cmd_stress(args: argparse.Namespace) -> int:
-    from cachespec._cli import UsageError
+    from cachespec._usage import UsageError
     from cachespec.stress._config import StressConfig, StressUsageError
     from cachespec.stress._faults import parse_faults
     from cachespec.stress._history import read_history

@@ -47,7 +47,7 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
-    from cachespec._cli import UsageError
+    from cachespec._usage import UsageError
     from cachespec.conformance.mutants._catalogue import MUTANTS, get_mutant
     from cachespec.conformance.mutants._run import (
         kill_rate, render_table, run_catalogue, run_controls,

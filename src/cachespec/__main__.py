@@ -1,5 +1,5 @@
 """``python -m cachespec`` is the ``cachespec`` console script."""
 
-from cachespec._cli import main
+from cachespec._usage import main
 
 raise SystemExit(main())

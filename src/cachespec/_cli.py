@@ -27,12 +27,7 @@ _COMMAND_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cachespec.reference._bench", ("bench",)),
 )
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-
-
-class UsageError(Exception):
-    """A command's input is wrong: printed as one line, exit code 2."""
-
+from cachespec._usage import EXIT_INTERNAL, EXIT_USAGE, UsageError
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

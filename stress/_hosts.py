@@ -50,12 +50,14 @@ def host_map(events: Sequence[Mapping[str, Any]]) -> dict[Any, Any] | None:
     names at most one host (then every op shares one clock, as on a single machine)."""
     named: dict[Any, Any] = {}
     ambiguous: set[Any] = set()
+    seen: set[Any] = set()
     for e in events:
         if e["ev"] == "meta" and e.get("role") in _ROLES and e.get("host") is not None:
             src = e.get("src")
+            seen.add(e["host"])
             if named.setdefault(src, e["host"]) != e["host"]:
                 ambiguous.add(src)
-    if len(set(named.values())) <= 1:
+    if len(seen) <= 1:
         return None
     for src in ambiguous:
         del named[src]

@@ -82,6 +82,25 @@ def unpack_entry(data: bytes, where: str) -> Any:
     return decode_value(data, where, _HEADER.size)
 
 
+def _pid_scope() -> str:
+    """Where this process's pid means something: the kernel boot and the pid namespace, as a
+    short tag ("h" + hex, never all digits). ``kill(pid, 0)`` only tells whether a pid of the
+    SAME scope is alive; on a shared file system (NFS) other hosts' writers have other scopes."""
+    if _SCOPE[0] != os.getpid():
+        try:
+            with open("/proc/sys/kernel/random/boot_id", "rb") as f:
+                where = f.read().strip() + b":" + str(os.stat("/proc/self/ns/pid").st_ino).encode()
+        except OSError:
+            import socket
+
+            where = socket.gethostname().encode()
+        _SCOPE[:] = [os.getpid(), "h" + sha256(where).hexdigest()[:12]]
+    return str(_SCOPE[1])
+
+
+_SCOPE: list[Any] = [-1, ""]  # [pid that computed it, scope]: recomputed in a forked child
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -249,14 +268,27 @@ class OnDiskCache(AsyncCache):
             names = os.listdir(directory)
         except OSError:
             return
+        scope = _pid_scope()
         for name in names:
             if name.startswith(_TEMP_MARK):
-                pid = name[len(_TEMP_MARK):].split("-", 1)[0]
+                # ".tmp-<scope>-<pid>-<token>": only temporaries of this host's pid namespace are
+                # judged (another host's pid says nothing here); ".tmp-<pid>-<token>" is legacy.
+                parts = name[len(_TEMP_MARK):].split("-")
+                if len(parts) == 3 and parts[0] != scope:
+                    continue
+                pid = parts[1] if len(parts) == 3 else parts[0]
                 if pid.isdigit() and not _pid_alive(int(pid)):
                     try:
                         os.unlink(os.path.join(directory, name))
                     except OSError:
                         pass
+
+
+def _nlink(path: str) -> int:
+    try:
+        return os.stat(path).st_nlink
+    except OSError:
+        return 1
 
 
 _ROOT_FD = -1
@@ -290,7 +322,8 @@ class _Staged:
                 _Staged.tmpfile_works = False  # this file system has no O_TMPFILE
         if self.fd < 0:
             cache._sweep_temps(directory)
-            self.temp_name = os.path.join(directory, f"{_TEMP_MARK}{os.getpid()}-{secrets.token_hex(8)}")
+            self.temp_name = os.path.join(
+                directory, f"{_TEMP_MARK}{_pid_scope()}-{os.getpid()}-{secrets.token_hex(8)}")
             try:
                 self.fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             except FileNotFoundError:
@@ -317,7 +350,9 @@ class _Staged:
                 os.link(f"/proc/self/fd/{self.fd}", path, src_dir_fd=_root_fd(), follow_symlinks=True)
             return True
         except FileExistsError:
-            return False
+            # On NFS a retransmitted LINK whose first try succeeded answers EEXIST: our temporary
+            # then has a second name (the entry), which no other writer can give it.
+            return self.temp_name is not None and _nlink(self.temp_name) > 1
         except FileNotFoundError as err:
             if self.temp_name is None and not os.path.exists("/proc/self/fd"):
                 _Staged.tmpfile_works = False  # no /proc: named temporaries from now on

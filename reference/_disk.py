@@ -342,6 +342,10 @@ class _Staged:
         """Link the staged file to ``path``; False if ``path`` exists."""
         try:
             if self.temp_name is not None:
+                # Named temporaries are the path of file systems without O_TMPFILE, such as NFS:
+                # there another host may open the entry as soon as it is linked, and sees only
+                # data the server has, so the data must reach it first (close-to-open is too late).
+                os.fdatasync(self.fd)
                 os.link(self.temp_name, path)
             else:
                 # CPython calls plain link(2), which does not follow the /proc magic link, unless a

@@ -98,3 +98,45 @@ def test_a_link_retransmitted_after_success_still_wins(tmp_path: Path,
     # A real loser still loses: the entry is someone else's, our temporary has one name.
     assert cache.insert("k", "late") is False
     assert cache.get("k") == "mine"
+
+
+def test_named_temporaries_reach_the_server_before_the_link(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # On NFS another host sees only what the server holds once the entry has a name.
+    monkeypatch.setattr(_Staged, "tmpfile_works", False)
+    cache = _cache(tmp_path)
+    calls: list[str] = []
+    real_sync, real_link = os.fdatasync, os.link
+
+    def sync(fd: int) -> None:
+        calls.append(f"sync {os.fstat(fd).st_size}")
+        real_sync(fd)
+
+    def link(src: str, dst: str, **kw: object) -> None:
+        calls.append("link")
+        real_link(src, dst, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "fdatasync", sync)
+    monkeypatch.setattr(os, "link", link)
+    assert cache.insert("k", b"x" * 1000) is True
+    size = os.path.getsize(cache.entry_path("k"))
+    assert calls == [f"sync {size}", "link"]
+
+
+def test_a_file_system_without_link_is_refused_with_cacheerror(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Some FUSE file systems (object stores) have no link(2): no atomic first-wins publish.
+    from cachespec.reference import CacheError
+
+    monkeypatch.setattr(_Staged, "tmpfile_works", False)
+    cache = _cache(tmp_path)
+
+    def no_link(src: str, dst: str, **kw: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_link)
+    with pytest.raises(CacheError, match="cannot publish"):
+        cache.insert("k", 1)
+    monkeypatch.undo()
+    assert cache.get("k") is None
+    assert os.listdir(os.path.dirname(cache.entry_path("k"))) == []

@@ -63,6 +63,7 @@ KIND_CLAUSE: dict[str, str] = {
     "unexpected-error": ERROR_ONLY_CACHEERROR,
     "spurious-error": CRASH_ATOMIC,
     "not-durable": CRASH_DURABLE,
+    "causal-cycle": CONC_LINEARIZABLE,
 }
 
 _IS_GET = {"get": True, "get_async": True, "insert": False, "insert_async": False}

@@ -23,10 +23,9 @@ of one host, so any clock offset between hosts (the simulated skew) changes no v
 
 Hence: two-winners, wrong-value, cross-version and errors are judged across hosts (no clock);
 read-before-write, late-winner and lost-write only between the winner and ops of its own host;
-stale-read (``N_h > E_h``) within every host. Across keys, increasing clock maps can make
-constraints of different keys conflict (a causal cycle through the cache); this module does
-not search for such cycles, so it may accept a history that no single real-time order explains
-(a sound, per-key exact check: it never reports a violation that is not one).
+stale-read (``N_h > E_h``) within every host. Across keys, the clock maps must be the same for
+every key, so keys that are each fine can still conflict: ``_causal`` finds those causal
+cycles (sound; exact when every key seen present has a winner that returned True).
 
 An op's host is the ``host`` of its file's ``role`` record (``parent``/``worker``; one file per
 process); a file naming no host, or two, makes each of its processes a host of its own (never
@@ -38,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._causal import causal_cycles
 from ._checker import HostOf, Op, StressViolation, _cmp_t, _Judge, _Key
 
 __all__ = ["host_map", "host_resolver", "judge_per_host"]
@@ -131,6 +131,7 @@ def judge_per_host(keys: dict[Any, _Key], corrupted: set[Any], host_of: HostOf
         by_key.setdefault(gk, {})[host] = st
     out: list[StressViolation] = []
     merged: dict[Any, _Key] = {}
+    sound: list[tuple[Any, dict[Any, _Key], Op | None]] = []  # keys for the cycle search
     for gk, parts in by_key.items():
         judge = _HostJudge(gk, parts, host_of)
         st = merged[gk] = judge.st
@@ -140,5 +141,9 @@ def judge_per_host(keys: dict[Any, _Key], corrupted: set[Any], host_of: HostOf
             found = judge.register()
             if found is not None:  # (as on one host: no winner, no timing to judge)
                 judge.timing_per_host(*found)
+            if not judge.out:
+                sound.append((gk, parts, found[0] if found and found[1] else None))
         out.extend(judge.out)
+    if len(sound) > 1:
+        out.extend(causal_cycles(sound, host_of))
     return out, merged

@@ -49,11 +49,14 @@ def check_durability(events: Iterable[Mapping[str, Any]], final_reads: Mapping[s
 
 
 def format_violation(v: StressViolation) -> str:
-    """Render a violation and its excerpt with times relative to the excerpt's first record."""
+    """Render a violation and its excerpt, times relative to the first record of their host."""
     where = f"key {v.key}" + (f" [group {v.group}]" if v.group is not None else "")
     lines = [f"{v.kind} ({v.clause}) {where}: {v.message}"]
-    t0 = min((r.get("t", 0) for r in v.excerpt), default=0)
+    t0s: dict[Any, int] = {}  # times are relative per host: hosts' clocks differ
     for r in v.excerpt:
+        t0s[r.get("host")] = min(t0s.get(r.get("host"), r.get("t", 0)), r.get("t", 0))
+    for r in v.excerpt:
+        t0 = t0s[r.get("host")]
         ev = r.get("ev", "?")
         if ev == "invoke":
             tail = f" value={r['value']}" if r.get("value") is not None else ""
@@ -62,6 +65,7 @@ def format_violation(v: StressViolation) -> str:
         else:
             tail = f" !! {r.get('error')}"
         rel = f"+{(r.get('t', 0) - t0) / 1e6:.3f}"
-        lines.append(f"  {rel:>11} ms  pid {r.get('pid')} "
+        where = f"host {r['host']}  " if r.get("host") is not None else ""
+        lines.append(f"  {rel:>11} ms  {where}pid {r.get('pid')} "
                      f"tid {r.get('tid')} #{r.get('id')}  {ev:<6} {r.get('op')}{tail}")
     return "\n".join(lines)

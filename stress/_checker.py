@@ -18,6 +18,10 @@ indeterminate inserts (no completion, or failed: they may or may not have taken 
 no insert returned True, a candidate that wrote the value read must be the winner; the one with
 the earliest invocation among those completing no earlier than ``N`` is feasible if any is.
 
+Several hosts (several clocks): the same rules hold per host, with the clock-free ones across
+hosts, and a search for cycles through several keys; ``_hosts`` and ``_causal`` state the
+rules and their correctness argument, which extends the one above.
+
 Cost: one pass over the events pairs each completion with its invoke by ``(src, pid, id)`` in a
 hash map (order-independent: no sort is needed, a completion seen before its invoke waits in a
 second map) and updates its key's aggregates in O(1); a final pass judges each key in O(ops of
@@ -27,12 +31,15 @@ the key). Total O(n) expected time, no per-key sorting.
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ._history import HistoryError
+from ._violations import (
+    CONC_LINEARIZABLE, CONC_NO_STALE_READ, CONC_ONE_WINNER, CONC_READ_WINNER, CRASH_ATOMIC,
+    CRASH_DURABLE, ERROR_ONLY_CACHEERROR, KIND_CLAUSE, VERSION_ISOLATED, CheckReport,
+    StressViolation,
+)
 
 __all__ = [
     "CheckReport", "StressViolation", "check_history",
@@ -40,69 +47,12 @@ __all__ = [
     "ERROR_ONLY_CACHEERROR", "CRASH_DURABLE", "CRASH_ATOMIC", "VERSION_ISOLATED", "KIND_CLAUSE",
 ]
 
-CONC_ONE_WINNER = "CONC-ONE-WINNER"
-CONC_READ_WINNER = "CONC-READ-WINNER"
-CONC_NO_STALE_READ = "CONC-NO-STALE-READ"
-CONC_LINEARIZABLE = "CONC-LINEARIZABLE"
-ERROR_ONLY_CACHEERROR = "ERROR-ONLY-CACHEERROR"
-CRASH_DURABLE = "CRASH-DURABLE"
-CRASH_ATOMIC = "CRASH-ATOMIC"
-VERSION_ISOLATED = "VERSION-ISOLATED"
-
-# The clause each violation kind breaks. A CacheError with no fault injected most often means
-# a reader met a half-published entry, hence CRASH-ATOMIC for spurious errors.
-KIND_CLAUSE: dict[str, str] = {
-    "two-winners": CONC_ONE_WINNER,
-    "wrong-value": CONC_READ_WINNER,
-    "cross-version": VERSION_ISOLATED,
-    "read-before-write": CONC_LINEARIZABLE,
-    "late-winner": CONC_LINEARIZABLE,
-    "false-without-winner": CONC_LINEARIZABLE,
-    "lost-write": CONC_NO_STALE_READ,
-    "stale-read": CONC_NO_STALE_READ,
-    "unexpected-error": ERROR_ONLY_CACHEERROR,
-    "spurious-error": CRASH_ATOMIC,
-    "not-durable": CRASH_DURABLE,
-    "causal-cycle": CONC_LINEARIZABLE,
-}
-
 _IS_GET = {"get": True, "get_async": True, "insert": False, "insert_async": False}
 _INF = float("inf")
 _ALL = object()
 
 Op = tuple[dict[str, Any], "dict[str, Any] | None"]  # (invoke record, completion or None)
 HostOf = Callable[[Mapping[str, Any]], Any]  # an op's invoke record -> the host it ran on
-
-
-@dataclass
-class StressViolation:
-    kind: str
-    key: str
-    clause: str
-    message: str
-    excerpt: list[dict[str, Any]]
-    group: str | None = None
-
-
-@dataclass
-class CheckReport:
-    violations: list[StressViolation] = field(default_factory=list)
-    keys: int = 0
-    ops: int = 0
-    indeterminate: int = 0
-    orphans: int = 0  # completions whose invoke is missing from the history
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "keys": self.keys, "ops": self.ops,
-                "indeterminate": self.indeterminate, "orphans": self.orphans,
-                "violations": [asdict(v) for v in self.violations]}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=repr)
 
 
 class _Key:

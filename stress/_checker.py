@@ -77,22 +77,25 @@ class _Key:
 
 
 def _collect(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], corruption: bool,
-             host_of: HostOf | None = None) -> tuple[dict[Any, _Key], CheckReport, set[Any]]:
+             host_of: HostOf | None = None, roles: list[Any] | None = None
+             ) -> tuple[dict[Any, _Key], CheckReport, set[Any]]:
     """One pass: pair completions with invokes and fold each op into its key's aggregates."""
     # The pass allocates millions of small tuples but no cycles: pausing the cyclic GC stops
     # it from re-traversing the whole history over and over (a several-fold speed-up).
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _fold(events, error_types, corruption, host_of)
+        return _fold(events, error_types, corruption, host_of, roles)
     finally:
         if paused:
             gc.enable()
 
 
 def _fold(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], corruption: bool,
-          host_of: HostOf | None) -> tuple[dict[Any, _Key], CheckReport, set[Any]]:
-    """With ``host_of``, ops are folded per (key, host of the op): one clock per aggregate."""
+          host_of: HostOf | None, roles: list[Any] | None
+          ) -> tuple[dict[Any, _Key], CheckReport, set[Any]]:
+    """With ``host_of``, ops are folded per (key, host of the op): one clock per aggregate.
+    ``roles`` collects the ``role`` records (which name the hosts) met on the way."""
     keys: dict[Any, _Key] = {}
     pending: dict[tuple[Any, Any, Any], Any] = {}  # invokes awaiting a completion
     early: dict[tuple[Any, Any, Any], Any] = {}  # completions seen before their invoke
@@ -118,6 +121,8 @@ def _fold(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], corr
             if r.get("fault") == "corrupt" and r.get("key") is not None:
                 # Accept the key id (repr) or the raw str key; exempt the key in every group.
                 corrupted.update((r["key"], repr(r["key"])))
+            elif roles is not None and r.get("role") is not None:
+                roles.append(r)
             continue
         else:
             pk = (r.get("src"), r["pid"], r["id"])
@@ -334,20 +339,21 @@ def check_history(events: Iterable[Mapping[str, Any]], *, clock: bool = True,
     """
     from ._hosts import host_map, host_resolver, judge_per_host
 
+    roles: list[Any] | None = None
     if clock:
         if not isinstance(events, Sequence):
-            events = list(events)
-        named = host_map(events)
-        if named is not None:
-            host_of = host_resolver(named)
-            keys, report, corrupted = _collect(events, frozenset(error_types), corruption,
-                                               host_of)
-            violations, merged = judge_per_host(keys, corrupted, host_of)
-            report.violations.extend(violations)
-            report.keys = len(merged)
-            _relabel(report, merged)
-            return report
-    keys, report, corrupted = _collect(events, frozenset(error_types), corruption)
+            events = list(events)  # a second fold may be needed
+        roles = []
+    keys, report, corrupted = _collect(events, frozenset(error_types), corruption, roles=roles)
+    named = host_map(roles) if roles else None
+    if named is not None:  # several hosts: fold again, per (key, host)
+        host_of = host_resolver(named)
+        keys, report, corrupted = _collect(events, frozenset(error_types), corruption, host_of)
+        violations, merged = judge_per_host(keys, corrupted, host_of)
+        report.violations.extend(violations)
+        report.keys = len(merged)
+        _relabel(report, merged)
+        return report
     for gk, st in keys.items():
         judge = _Judge(gk, st, clock)
         if st.errors:

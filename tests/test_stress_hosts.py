@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cachespec.stress import judge_report, read_history
+import pytest
+
+from cachespec.stress import StressConfig, judge_report, read_history, run_stress
+from cachespec.stress._workload import Workload
 
 HERE = Path(__file__).resolve().parent
 SKEW_NS = 3600 * 10**9  # host-b's clock reads one hour more than host-a's
@@ -92,3 +95,16 @@ def test_a_cache_wrong_only_across_hosts_fails_the_session(tmp_path: Path) -> No
     assert "2 passed" in out, out  # each host's slice on its own sees nothing wrong
     assert code == 1, out
     assert "merged check of" in out and "stale-read" in out, out
+
+
+def test_the_cross_host_mutant_is_correct_on_one_host(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same cache on one host, with the full real-time check: nothing to find. So only the
+    # multi-host run above can catch it.
+    monkeypatch.delenv("CACHESPEC_STRESS_HOST", raising=False)
+    cfg = StressConfig(target="stress_mutants:MissMemo", procs=2, threads=2, duration=1.5,
+                       workload=Workload(keys=12, seed=3), storage=tmp_path / "cache",
+                       history_dir=tmp_path / "history")
+    res = run_stress(cfg)
+    assert res.ops > 100
+    assert res.violations == [], [v.kind for v in res.violations]

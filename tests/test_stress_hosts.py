@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from cachespec._cli import main
 from cachespec.stress import StressConfig, judge_report, read_history, run_stress
 from cachespec.stress._workload import Workload
 
@@ -68,7 +69,8 @@ def _one_clock(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**e, "host": "one"} if e["ev"] == "meta" and e.get("role") else e for e in events]
 
 
-def test_reference_passes_across_skewed_hosts(tmp_path: Path) -> None:
+def test_reference_passes_across_skewed_hosts(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _run_two_hosts(tmp_path, "reference-disk", "--stress-keep")
     assert code == 0 and "2 passed" in out, out
     assert "on 2 host(s) (real time within each host only)" in out, out
@@ -85,6 +87,8 @@ def test_reference_passes_across_skewed_hosts(tmp_path: Path) -> None:
     assert min(times["host-b"]) > max(times["host-a"])
     verdict = judge_report(events)
     assert verdict.violations == [] and verdict.hosts == 2
+    assert main(["verify", str(history)]) == 0  # the kept session, judged again
+    assert "2 hosts (real time within each host only)" in capsys.readouterr().out
     # Comparing the two clocks (one host) turns the skew into false real-time violations.
     assert {v.kind for v in judge_report(_one_clock(events)).violations} & {
         "read-before-write", "late-winner", "lost-write", "stale-read"}

@@ -46,15 +46,17 @@ def host_id() -> str:
     return os.environ.get(HOST_ENV) or socket.gethostname()
 
 
-def _skew() -> int:
+def _skew() -> tuple[int, str | None]:
     raw = os.environ.get(SKEW_ENV, "").strip()
     try:
-        return int(raw) if raw else 0
+        return (int(raw) if raw else 0), None
     except ValueError:
-        raise HistoryError(f"{SKEW_ENV}={raw!r} is not an integer number of ns") from None
+        return 0, f"{SKEW_ENV}={raw!r} is not an integer number of nanoseconds"
 
 
-_SKEW = _skew()
+# Read once: every record of a process must carry the same skew. A bad value is reported when
+# a writer is opened (and by run_stress as a usage error), not as an import error.
+_SKEW, SKEW_ERROR = _skew()
 
 
 def now_ns() -> int:
@@ -104,6 +106,8 @@ class HistoryWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        if SKEW_ERROR:
+            raise HistoryError(SKEW_ERROR)
         self.path = Path(path)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._pid = os.getpid()

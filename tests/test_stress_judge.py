@@ -122,6 +122,19 @@ def test_lock_release_is_judged_against_the_progress_of_other_ops() -> None:
     assert judge([parent("h2"), *_lock_history(0.01)]) == []
 
 
+def test_lock_release_compares_the_kill_only_with_ops_of_the_killers_host() -> None:
+    # The parent (src 0) killed the holder; the ops ran in a worker file (src 1).
+    parent_rec, kill, *ops = _lock_history(0.01)
+    def on(worker_host: str, skew: int) -> list[dict[str, Any]]:
+        return [{**parent_rec, "src": 0}, {**kill, "src": 0},
+                {"ev": "meta", "t": 0, "role": "worker", "host": worker_host, "src": 1},
+                *({**e, "src": 1, "t": e["t"] + skew} for e in ops)]
+
+    assert [v.kind for v in judge(on("h1", 0))] == ["lock-not-released"]
+    # On another host (its clock an hour off), the kill time says nothing about these ops.
+    assert judge(on("h2", 3600 * S)) == []
+
+
 def test_every_clause_the_stress_judge_names_is_in_the_spec() -> None:
     import cachespec.stress._checker as checker
     import cachespec.stress._judge as judge_mod

@@ -227,7 +227,8 @@ def brute_keys_on_hosts(ops: list[Op], host: dict[int, int]) -> bool:
                 if o.result == present and search(left, state):
                     return True
             elif o.result is True:
-                if present is None and search(left, state | {(o.key, o.value)}):  # type: ignore[operator]
+                wrote = frozenset({(o.key, str(o.value))})
+                if present is None and search(left, state | wrote):
                     return True
             elif present is not None and search(left, state):
                 return True

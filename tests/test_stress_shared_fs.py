@@ -100,8 +100,8 @@ def test_a_link_retransmitted_after_success_still_wins(tmp_path: Path,
     assert cache.get("k") == "mine"
 
 
-def test_named_temporaries_reach_the_server_before_the_link(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_named_temporaries_reach_the_server_before_the_link(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # On NFS another host sees only what the server holds once the entry has a name.
     monkeypatch.setattr(_Staged, "tmpfile_works", False)
     cache = _cache(tmp_path)

@@ -22,7 +22,6 @@ import errno
 import getpass
 import os
 import re
-import secrets
 from hashlib import sha256
 from pathlib import Path
 from tempfile import gettempdir
@@ -34,19 +33,15 @@ from cachespec.reference._base import AsyncCache, Key, Value
 from cachespec.reference._entry import _HEADER, MAGIC, encode_entry, pack_entry, unpack_entry  # noqa: F401  (re-exported)
 from cachespec.reference._errors import CacheError
 from cachespec.reference._keys import encode_key
+from cachespec.reference._publish import (  # noqa: F401  (_Staged, _pid_scope: used by tests)
+    _HEX, _TEMP_MARK, _DirectoryGone, _pid_scope, _Staged,
+)
 from cachespec.reference._trust import ENTRY_MODE, check_dir, check_entry, checked_trust, make_dirs
 from cachespec.reference._versions import pid_alive as _pid_alive
 from cachespec.reference._versions import remove_versions_except
 
 LOCK_TIMEOUT = 30.0  #: seconds to wait for a repair lock before giving up with CacheError
-_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
-_TEMP_MARK = ".tmp-"
-_HEX = frozenset("0123456789abcdef")
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW  # never read through a planted symlink
-
-
-class _DirectoryGone(Exception):
-    """The entry's directory vanished between staging and linking (its version was reclaimed)."""
 
 
 class OnDiskCache(AsyncCache[Key, Value]):
@@ -300,100 +295,20 @@ class OnDiskCache(AsyncCache[Key, Value]):
             names = os.listdir(directory)
         except OSError:
             return
+        scope = _pid_scope()
         for name in names:
             if name.startswith(_TEMP_MARK):
-                pid = name[len(_TEMP_MARK):].split("-", 1)[0]
+                # ".tmp-<scope>-<pid>-<token>": only temporaries of this host's pid namespace are
+                # judged (another host's pid says nothing here); ".tmp-<pid>-<token>" is legacy.
+                parts = name[len(_TEMP_MARK):].split("-")
+                if len(parts) == 3 and parts[0] != scope:
+                    continue
+                pid = parts[1] if len(parts) == 3 else parts[0]
                 if pid.isdigit() and not _pid_alive(int(pid)):
                     try:
                         os.unlink(os.path.join(directory, name))
                     except OSError:
                         pass
-
-
-_ROOT_FD = -1
-
-
-def _root_fd() -> int:
-    global _ROOT_FD
-    if _ROOT_FD < 0:
-        _ROOT_FD = os.open("/", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    return _ROOT_FD
-
-
-class _Staged:
-    """A complete entry written where no reader can see it, ready to be linked into place."""
-
-    # Once a file system refuses O_TMPFILE we stop asking (per process; the answer is per FS,
-    # but one cache directory lives on one file system).
-    tmpfile_works = bool(_O_TMPFILE)
-
-    def __init__(self, directory: str, blob: bytes, cache: OnDiskCache) -> None:
-        self.fd = -1
-        self.temp_name: str | None = None
-        if _Staged.tmpfile_works:
-            try:
-                self.fd = os.open(directory, _O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, cache._entry_mode)
-            except FileNotFoundError:
-                raise  # the directory is gone: the caller makes it again
-            except OSError as err:
-                if err.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
-                    raise CacheError(f"cannot write in {directory}: {err.strerror}") from err
-                _Staged.tmpfile_works = False  # this file system has no O_TMPFILE
-        if self.fd < 0:
-            cache._sweep_temps(directory)
-            self.temp_name = os.path.join(directory, f"{_TEMP_MARK}{os.getpid()}-{secrets.token_hex(8)}")
-            try:
-                self.fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
-                                  cache._entry_mode)
-            except FileNotFoundError:
-                raise  # the directory is gone: the caller makes it again
-            except OSError as err:
-                raise CacheError(f"cannot write in {directory}: {err.strerror}") from err
-        try:
-            os.fchmod(self.fd, cache._entry_mode)  # exactly 0o600/0o640, whatever the umask
-            view = memoryview(blob)
-            while view:
-                view = view[os.write(self.fd, view):]
-        except OSError as err:
-            self.__exit__()
-            raise CacheError(f"cannot write entry in {directory}: {err.strerror}") from err
-
-    def publish(self, path: str) -> bool:
-        """Link the staged file to ``path``; False if ``path`` exists."""
-        try:
-            if self.temp_name is not None:
-                os.link(self.temp_name, path)
-            else:
-                # CPython calls plain link(2), which does not follow the /proc magic link, unless a
-                # dir fd is given; with one it calls linkat(..., AT_SYMLINK_FOLLOW). The fd is only
-                # a formality: the source path is absolute.
-                os.link(f"/proc/self/fd/{self.fd}", path, src_dir_fd=_root_fd(), follow_symlinks=True)
-            return True
-        except FileExistsError:
-            return False
-        except FileNotFoundError as err:
-            if self.temp_name is None and not os.path.isdir(os.path.dirname(path)):
-                raise _DirectoryGone(path) from err  # the unnamed inode can still be linked elsewhere
-            if self.temp_name is None and not os.path.exists("/proc/self/fd"):
-                _Staged.tmpfile_works = False  # no /proc: named temporaries from now on
-                raise CacheError("/proc is not mounted; retry the insert") from err
-            raise CacheError(f"cannot publish entry {path}: {err.strerror}") from err
-        except OSError as err:
-            raise CacheError(f"cannot publish entry {path}: {err.strerror}") from err
-
-    def __enter__(self) -> _Staged:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-        if self.temp_name is not None:
-            try:
-                os.unlink(self.temp_name)
-            except FileNotFoundError:
-                pass
-            self.temp_name = None
 
 
 def _torch_default_cache_dir() -> str:

@@ -19,10 +19,9 @@ from ._checker import (
     VERSION_ISOLATED,
     CheckReport,
     StressViolation,
-    check_durability,
     check_history,
-    format_violation,
 )
+from ._report import check_durability, format_violation
 from ._config import StressConfig, StressResult, StressUsageError
 from ._history import HistoryError, HistoryWriter, digest, key_id, read_history
 from ._judge import CONC_LIVENESS, Verdict, judge, judge_report

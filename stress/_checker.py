@@ -18,6 +18,10 @@ indeterminate inserts (no completion, or failed: they may or may not have taken 
 no insert returned True, a candidate that wrote the value read must be the winner; the one with
 the earliest invocation among those completing no earlier than ``N`` is feasible if any is.
 
+Several hosts (several clocks): the same rules hold per host, with the clock-free ones across
+hosts, and a search for cycles through several keys; ``_hosts`` and ``_causal`` state the
+rules and their correctness argument, which extends the one above.
+
 Cost: one pass over the events pairs each completion with its invoke by ``(src, pid, id)`` in a
 hash map (order-independent: no sort is needed, a completion seen before its invoke waits in a
 second map) and updates its key's aggregates in O(1); a final pass judges each key in O(ops of
@@ -27,80 +31,28 @@ the key). Total O(n) expected time, no per-key sorting.
 from __future__ import annotations
 
 import gc
-import json
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ._history import HistoryError
+from ._violations import (
+    CONC_LINEARIZABLE, CONC_NO_STALE_READ, CONC_ONE_WINNER, CONC_READ_WINNER, CRASH_ATOMIC,
+    CRASH_DURABLE, ERROR_ONLY_CACHEERROR, KIND_CLAUSE, VERSION_ISOLATED, CheckReport,
+    StressViolation,
+)
 
 __all__ = [
-    "CheckReport", "StressViolation", "check_durability", "check_history", "format_violation",
+    "CheckReport", "StressViolation", "check_history",
     "CONC_ONE_WINNER", "CONC_READ_WINNER", "CONC_NO_STALE_READ", "CONC_LINEARIZABLE",
     "ERROR_ONLY_CACHEERROR", "CRASH_DURABLE", "CRASH_ATOMIC", "VERSION_ISOLATED", "KIND_CLAUSE",
 ]
-
-CONC_ONE_WINNER = "CONC-ONE-WINNER"
-CONC_READ_WINNER = "CONC-READ-WINNER"
-CONC_NO_STALE_READ = "CONC-NO-STALE-READ"
-CONC_LINEARIZABLE = "CONC-LINEARIZABLE"
-ERROR_ONLY_CACHEERROR = "ERROR-ONLY-CACHEERROR"
-CRASH_DURABLE = "CRASH-DURABLE"
-CRASH_ATOMIC = "CRASH-ATOMIC"
-VERSION_ISOLATED = "VERSION-ISOLATED"
-
-# The clause each violation kind breaks. A CacheError with no fault injected most often means
-# a reader met a half-published entry, hence CRASH-ATOMIC for spurious errors.
-KIND_CLAUSE: dict[str, str] = {
-    "two-winners": CONC_ONE_WINNER,
-    "wrong-value": CONC_READ_WINNER,
-    "cross-version": VERSION_ISOLATED,
-    "read-before-write": CONC_LINEARIZABLE,
-    "late-winner": CONC_LINEARIZABLE,
-    "false-without-winner": CONC_LINEARIZABLE,
-    "lost-write": CONC_NO_STALE_READ,
-    "stale-read": CONC_NO_STALE_READ,
-    "unexpected-error": ERROR_ONLY_CACHEERROR,
-    "spurious-error": CRASH_ATOMIC,
-    "not-durable": CRASH_DURABLE,
-}
 
 _IS_GET = {"get": True, "get_async": True, "insert": False, "insert_async": False}
 _INF = float("inf")
 _ALL = object()
 
 Op = tuple[dict[str, Any], "dict[str, Any] | None"]  # (invoke record, completion or None)
-
-
-@dataclass
-class StressViolation:
-    kind: str
-    key: str
-    clause: str
-    message: str
-    excerpt: list[dict[str, Any]]
-    group: str | None = None
-
-
-@dataclass
-class CheckReport:
-    violations: list[StressViolation] = field(default_factory=list)
-    keys: int = 0
-    ops: int = 0
-    indeterminate: int = 0
-    orphans: int = 0  # completions whose invoke is missing from the history
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "keys": self.keys, "ops": self.ops,
-                "indeterminate": self.indeterminate, "orphans": self.orphans,
-                "violations": [asdict(v) for v in self.violations]}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=repr)
+HostOf = Callable[[Mapping[str, Any]], Any]  # an op's invoke record -> the host it ran on
 
 
 class _Key:
@@ -124,7 +76,8 @@ class _Key:
         self.errors: dict[str, list[Any]] | None = None  # kind -> [count, first op]
 
 
-def _collect(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], corruption: bool
+def _collect(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], corruption: bool,
+             host_of: HostOf | None = None, roles: list[Any] | None = None
              ) -> tuple[dict[Any, _Key], CheckReport, set[Any]]:
     """One pass: pair completions with invokes and fold each op into its key's aggregates."""
     # The pass allocates millions of small tuples but no cycles: pausing the cyclic GC stops
@@ -132,14 +85,17 @@ def _collect(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], c
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _fold(events, error_types, corruption)
+        return _fold(events, error_types, corruption, host_of, roles)
     finally:
         if paused:
             gc.enable()
 
 
-def _fold(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], corruption: bool
+def _fold(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], corruption: bool,
+          host_of: HostOf | None, roles: list[Any] | None
           ) -> tuple[dict[Any, _Key], CheckReport, set[Any]]:
+    """With ``host_of``, ops are folded per (key, host of the op): one clock per aggregate.
+    ``roles`` collects the ``role`` records (which name the hosts) met on the way."""
     keys: dict[Any, _Key] = {}
     pending: dict[tuple[Any, Any, Any], Any] = {}  # invokes awaiting a completion
     early: dict[tuple[Any, Any, Any], Any] = {}  # completions seen before their invoke
@@ -165,6 +121,8 @@ def _fold(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], corr
             if r.get("fault") == "corrupt" and r.get("key") is not None:
                 # Accept the key id (repr) or the raw str key; exempt the key in every group.
                 corrupted.update((r["key"], repr(r["key"])))
+            elif roles is not None and r.get("role") is not None:
+                roles.append(r)
             continue
         else:
             pk = (r.get("src"), r["pid"], r["id"])
@@ -175,6 +133,8 @@ def _fold(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], corr
             c = r
         g = i.get("group")
         gk = i["key"] if g is None else (g, i["key"])
+        if host_of is not None:
+            gk = (gk, host_of(i))
         st = keys.get(gk)
         if st is None:
             st = keys[gk] = _Key()
@@ -224,6 +184,8 @@ def _fold(events: Iterable[Mapping[str, Any]], error_types: frozenset[str], corr
         if not is_get_of.get(i["op"], True):
             g = i.get("group")
             gk = i["key"] if g is None else (g, i["key"])
+            if host_of is not None:
+                gk = (gk, host_of(i))
             st = keys.get(gk)
             if st is None:
                 st = keys[gk] = _Key()
@@ -261,18 +223,20 @@ class _Judge:
             more = f" ({count} such failures on this key)" if count > 1 else ""
             self.add(kind, f"{i['op']} raised {c['error']}{more}", (i, c))
 
-    def register(self) -> None:
+    def register(self) -> tuple[Op, bool] | None:
+        """The clock-free checks (and, with the clock, :meth:`timing`); returns the winner
+        ``(op, returned True)`` the timing checks are judged against, if there is one."""
         st = self.st
         if len(st.winners) > 1:
             self.add("two-winners", f"{len(st.winners)} inserts returned True", *st.winners[:2])
-            return
+            return None
         if st.winners:
             w, true_winner = st.winners[0], True
         else:
             true_winner = False
             found = self._candidate()
             if found is None:
-                return
+                return None
             w = found
         wval = w[0].get("value")
         for d, op in st.reads.items():
@@ -281,7 +245,8 @@ class _Judge:
                          w, op)
                 break
         if self.clock:
-            self._timing(w, true_winner)
+            self.timing(w, true_winner)
+        return w, true_winner
 
     def _candidate(self) -> Op | None:
         """With no True insert: the failed/indeterminate insert that must have won, if any."""
@@ -306,24 +271,32 @@ class _Judge:
                 return None
         else:
             return None  # the key was never observed present: nothing to decide
-        late_enough = [c for c in cands if _cmp_t(c) >= st.none_inv] or cands
+        return self.pick(cands)
+
+    def pick(self, cands: list[Op]) -> Op:
+        """The candidate to judge as the winner: the earliest invoked of those completing no
+        earlier than ``N`` (it is feasible if any is)."""
+        late_enough = [c for c in cands if _cmp_t(c) >= self.st.none_inv] or cands
         return min(late_enough, key=lambda c: c[0]["t"])
 
-    def _timing(self, w: Op, true_winner: bool) -> None:
+    def timing(self, w: Op | None, true_winner: bool) -> None:
+        """The real-time tests of the module docstring; ``w=None``: the winner ran on another
+        clock, so only ``N > E`` (stale-read) can be judged against this key's aggregates."""
         st = self.st
-        inv_w, cmp_w = w[0]["t"], _cmp_t(w)
-        who = "the winning insert" if true_winner else "any insert that could have won"
-        if st.get_cmp < inv_w:
-            self.add("read-before-write", f"get returned a value {_ms(inv_w - st.get_cmp)} before "
-                     f"{who} was invoked", w, st.get_op)
-        if st.false_cmp < inv_w:
-            kind = "late-winner" if true_winner else "false-without-winner"
-            self.add(kind, f"insert returned False {_ms(inv_w - st.false_cmp)} before {who} was "
-                     "invoked", w, st.false_op)
         none_op = None if st.none_i is None else (st.none_i, st.none_c)
-        if st.none_inv > cmp_w:
-            self.add("lost-write", f"get invoked {_ms(st.none_inv - cmp_w)} after the winning "
-                     "insert completed returned None", w, none_op)
+        if w is not None:
+            inv_w, cmp_w = w[0]["t"], _cmp_t(w)
+            who = "the winning insert" if true_winner else "any insert that could have won"
+            if st.get_cmp < inv_w:
+                self.add("read-before-write", f"get returned a value {_ms(inv_w - st.get_cmp)} "
+                         f"before {who} was invoked", w, st.get_op)
+            if st.false_cmp < inv_w:
+                kind = "late-winner" if true_winner else "false-without-winner"
+                self.add(kind, f"insert returned False {_ms(inv_w - st.false_cmp)} before {who} "
+                         "was invoked", w, st.false_op)
+        if w is not None and st.none_inv > _cmp_t(w):
+            self.add("lost-write", f"get invoked {_ms(st.none_inv - _cmp_t(w))} after the "
+                     "winning insert completed returned None", w, none_op)
         else:
             seen, by = min((st.get_cmp, st.get_op), (st.false_cmp, st.false_op),
                            key=lambda x: x[0])
@@ -359,10 +332,28 @@ def check_history(events: Iterable[Mapping[str, Any]], *, clock: bool = True,
                   error_types: frozenset[str] = frozenset({"CacheError"})) -> CheckReport:
     """Check a merged history (see module docstring); ``clock=False`` skips real-time tests.
 
+    With the clock, a history whose role records name several hosts is judged by the per-host
+    rules of ``_hosts``: real time only between ops of one host, clock-free across hosts.
     Keys named by a ``{"ev": "meta", "fault": "corrupt", "key": ...}`` record are exempt from
     the register checks (their entry was damaged on purpose); their errors are still checked.
     """
-    keys, report, corrupted = _collect(events, frozenset(error_types), corruption)
+    from ._hosts import host_map, host_resolver, judge_per_host
+
+    roles: list[Any] | None = None
+    if clock:
+        if not isinstance(events, Sequence):
+            events = list(events)  # a second fold may be needed
+        roles = []
+    keys, report, corrupted = _collect(events, frozenset(error_types), corruption, roles=roles)
+    named = host_map(roles) if roles else None
+    if named is not None:  # several hosts: fold again, per (key, host)
+        host_of = host_resolver(named)
+        keys, report, corrupted = _collect(events, frozenset(error_types), corruption, host_of)
+        violations, merged = judge_per_host(keys, corrupted, host_of)
+        report.violations.extend(violations)
+        report.keys = len(merged)
+        _relabel(report, merged)
+        return report
     for gk, st in keys.items():
         judge = _Judge(gk, st, clock)
         if st.errors:
@@ -370,58 +361,10 @@ def check_history(events: Iterable[Mapping[str, Any]], *, clock: bool = True,
         if judge.key not in corrupted and (st.winners or st.reads or st.false_op is not None):
             judge.register()
         report.violations.extend(judge.out)
-    if any(v.kind == "wrong-value" and v.group is not None for v in report.violations):
-        _cross_version(report.violations, keys)
+    _relabel(report, keys)
     return report
 
 
-def check_durability(events: Iterable[Mapping[str, Any]], final_reads: Mapping[str, str | None],
-                     *, group: Any = _ALL) -> list[StressViolation]:
-    """Every acknowledged (or read) winner must be in ``final_reads`` with its digest.
-
-    ``final_reads`` maps key ids to the digest a final get returned (None: absent); keys it
-    does not name are not checked. ``group`` restricts the check to one group's events.
-    """
-    keys, _, _ = _collect(events, frozenset(), True)
-    expected: dict[str, list[Op]] = {}
-    for gk, st in keys.items():
-        g, key = gk if isinstance(gk, tuple) else (None, gk)
-        if (group is not _ALL and g != group) or key not in final_reads:
-            continue
-        if st.winners:
-            expected.setdefault(key, []).extend(st.winners)
-        elif len(st.reads) == 1:
-            d = next(iter(st.reads))
-            expected.setdefault(key, []).extend(
-                c for c in st.cands if c[0].get("value") == d)
-    out = []
-    for key, winners in expected.items():
-        digests = {op[0].get("value") for op in winners}
-        got = final_reads[key]
-        if winners and got not in digests:
-            seen = "absent" if got is None else f"holding {got}"
-            want = " or ".join(sorted(str(d) for d in digests))
-            g = winners[0][0].get("group")
-            out.append(StressViolation("not-durable", key, CRASH_DURABLE,
-                                       f"final read found the key {seen}, expected {want}",
-                                       _recs(*winners[:2]), g))
-    return out
-
-
-def format_violation(v: StressViolation) -> str:
-    """Render a violation and its excerpt with times relative to the excerpt's first record."""
-    where = f"key {v.key}" + (f" [group {v.group}]" if v.group is not None else "")
-    lines = [f"{v.kind} ({v.clause}) {where}: {v.message}"]
-    t0 = min((r.get("t", 0) for r in v.excerpt), default=0)
-    for r in v.excerpt:
-        ev = r.get("ev", "?")
-        if ev == "invoke":
-            tail = f" value={r['value']}" if r.get("value") is not None else ""
-        elif ev == "ok":
-            tail = f" -> {json.dumps(r.get('result'))}"
-        else:
-            tail = f" !! {r.get('error')}"
-        rel = f"+{(r.get('t', 0) - t0) / 1e6:.3f}"
-        lines.append(f"  {rel:>11} ms  pid {r.get('pid')} "
-                     f"tid {r.get('tid')} #{r.get('id')}  {ev:<6} {r.get('op')}{tail}")
-    return "\n".join(lines)
+def _relabel(report: CheckReport, keys: dict[Any, _Key]) -> None:
+    if any(v.kind == "wrong-value" and v.group is not None for v in report.violations):
+        _cross_version(report.violations, keys)

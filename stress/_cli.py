@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cachespec.stress._checker import format_violation
+from cachespec.stress._report import format_violation
 from cachespec.stress._faults import FAULT_KINDS
 from cachespec.stress._workload import DEFAULT_MIX
 
@@ -37,8 +37,8 @@ def register(subparsers: Any) -> None:
                    help="a run's history directory (or the run directory holding history/), "
                         "or history files")
     p.add_argument("--no-clock", dest="clock", action="store_const", const=False, default=None,
-                   help="skip real-time checks (implied when the run's parent records name "
-                        "several hosts)")
+                   help="skip every real-time check (by default ops are compared by time "
+                        "only with ops of their own host)")
     p.add_argument("--corruption", action="store_const", const=True, default=None,
                    help="CacheError is an allowed outcome (implied by a recorded corrupt fault)")
     p.add_argument("--json", metavar="FILE", help="also write the full report as JSON")
@@ -86,7 +86,9 @@ def _verify_one(files: list[Path], clock: bool | None, corruption: bool | None) 
 
 
 def _print_verdict(verdict: Any, files: int) -> None:
+    hosts = getattr(verdict, "hosts", 1)
     mode = ("" if verdict.clock else ", no clock") + (
+        f", {hosts} hosts (real time within each host only)" if hosts > 1 else "") + (
         ", corruption allowed" if verdict.corruption else "")
     print(f"{files} file(s), {verdict.ops} ops on {verdict.keys} keys, "
           f"{verdict.indeterminate} indeterminate{mode}"

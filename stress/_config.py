@@ -99,6 +99,10 @@ def worker_groups(target: Any, faults: frozenset[str]) -> list[tuple[str | None,
 def prepare(cfg: StressConfig) -> tuple[Any, frozenset[str], list[str]]:
     """Resolve the target; drop the faults and async ops it cannot take (with a note saying
     why). May replace ``cfg.workload``."""
+    from cachespec.stress._history import SKEW_ERROR
+
+    if SKEW_ERROR:
+        raise StressUsageError(SKEW_ERROR)
     from cachespec.conformance import (
         ASYNC, FILES, LOCK, PROCESSES, VERSION, TargetError, resolve_target,
     )

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from cachespec.stress._history import now_ns
 from cachespec.stress._workers import LockHolderConfig, Shared, lockholder_main
 
 FAULT_KINDS: tuple[str, ...] = ("kill", "corrupt", "version", "lockholder")
@@ -216,10 +217,10 @@ class LockHolderFault:
         if not self.held_at:
             self.held_at = now
             self.writer.meta(fault="lockholder-holding", key=repr(self.key),
-                             t_held=time.monotonic_ns())
+                             t_held=now_ns())
         elif now - self.held_at >= self.HOLD:
             self._kill()
-            t_kill = time.monotonic_ns()
+            t_kill = now_ns()
             self.kills.append((repr(self.key), t_kill))
             self.writer.meta(fault="lockholder", key=repr(self.key), t_kill=t_kill)
             self.counts["lockholder_kills"] += 1

@@ -15,7 +15,7 @@ import signal
 import time
 from typing import Any
 
-from cachespec.stress._history import HistoryWriter
+from cachespec.stress._history import HistoryWriter, now_ns
 from cachespec.stress._workers import Shared, WorkerConfig, worker_main
 from cachespec.stress._workload import Workload
 
@@ -60,7 +60,7 @@ class Fleet:
         p.join(5)
         self.shared.clear(self.slots(index))
         self.writer.meta(fault="kill", reason=reason, index=index, victim=p.pid,
-                         t_kill=time.monotonic_ns())
+                         t_kill=now_ns())
         if reason.startswith("fault:") and time.monotonic() < self.restart_until \
                 and self._budget_left(index):
             self.restarts += 1

@@ -1,7 +1,8 @@
 """Operation histories: one JSON object per line, one file per writing process.
 
 A record is ``{"ev", "t", "pid", "tid", "op", "key", "id", ...}`` where ``ev`` is ``invoke``,
-``ok`` or ``fail``; ``t`` is ``time.monotonic_ns()`` (one clock for all processes of a host);
+``ok`` or ``fail``; ``t`` is :func:`now_ns` (one monotonic clock for all processes of a
+host);
 ``id`` is the writer's operation counter, so ``(pid, id)`` pairs an invoke with its completion
 even when an async completion is logged by another thread. Insert invokes carry ``value`` (a
 digest of the value bytes), ``ok`` records carry ``result`` (get: digest or null, insert: bool),
@@ -27,7 +28,40 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HistoryError", "HistoryWriter", "digest", "key_id", "read_history", "EVENT_KINDS"]
+__all__ = ["HistoryError", "HistoryWriter", "digest", "key_id", "read_history", "EVENT_KINDS",
+           "HOST_ENV", "SKEW_ENV", "host_id", "now_ns"]
+
+#: The host id a stress process records (default: the machine's host name). Setting it per
+#: xdist gateway makes processes of one machine present themselves as different hosts.
+HOST_ENV = "CACHESPEC_STRESS_HOST"
+#: Nanoseconds added to every time this process records: a simulated clock skew, so a check
+#: that wrongly compared two hosts' clocks shows up as false violations.
+SKEW_ENV = "CACHESPEC_STRESS_SKEW_NS"
+
+
+def host_id() -> str:
+    """The host this process runs on, as recorded in histories."""
+    import socket
+
+    return os.environ.get(HOST_ENV) or socket.gethostname()
+
+
+def _skew() -> tuple[int, str | None]:
+    raw = os.environ.get(SKEW_ENV, "").strip()
+    try:
+        return (int(raw) if raw else 0), None
+    except ValueError:
+        return 0, f"{SKEW_ENV}={raw!r} is not an integer number of nanoseconds"
+
+
+# Read once: every record of a process must carry the same skew. A bad value is reported when
+# a writer is opened (and by run_stress as a usage error), not as an import error.
+_SKEW, SKEW_ERROR = _skew()
+
+
+def now_ns() -> int:
+    """This host's monotonic clock as recorded (plus the simulated skew, if any)."""
+    return time.monotonic_ns() + _SKEW
 
 EVENT_KINDS = frozenset({"invoke", "ok", "fail", "meta"})
 _OP_FIELDS = ("t", "pid", "id", "op", "key")
@@ -72,6 +106,8 @@ class HistoryWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        if SKEW_ERROR:
+            raise HistoryError(SKEW_ERROR)
         self.path = Path(path)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._pid = os.getpid()
@@ -82,7 +118,7 @@ class HistoryWriter:
 
     def _head(self, ev: str, op_id: int, op: str, key: object) -> str:
         return (
-            f'{{"ev":"{ev}","t":{time.monotonic_ns()},"pid":{self._pid},'
+            f'{{"ev":"{ev}","t":{time.monotonic_ns() + _SKEW},"pid":{self._pid},'
             f'"tid":{threading.get_native_id()},"id":{op_id},"op":{_quote(op)},'
             f'"key":{_quote(repr(key))}'
         )
@@ -133,7 +169,7 @@ class HistoryWriter:
 
     def meta(self, **fields: Any) -> None:
         """Record run parameters or an injected fault (``t`` and ``pid`` are added)."""
-        record = {"ev": "meta", "t": time.monotonic_ns(), "pid": self._pid, **fields}
+        record = {"ev": "meta", "t": now_ns(), "pid": self._pid, **fields}
         self._write(json.dumps(record, default=repr) + "\n")
 
     def close(self) -> None:

@@ -4,7 +4,9 @@ A live ``cachespec stress`` run, ``cachespec verify`` on its saved history and t
 session check all call :func:`judge_report` on the same records, so they cannot disagree.
 Everything the judge needs is therefore IN the history, as ``{"ev": "meta", ...}`` records:
 
-- the parent's ``{"role": "parent", "host", "error_type", ...}`` (several hosts: no clock);
+- the parent's ``{"role": "parent", "host", "error_type", ...}`` and each worker's ``{"role":
+  "worker", "host", ...}``: several hosts are judged by the per-host rules of ``_hosts`` (real
+  time only within a host);
 - faults: ``{"fault": "kill" | "corrupt" | "lockholder", ...}`` (a corrupted key, the
   ``t_kill`` of a lock holder);
 - liveness observations: ``{"event": "stuck"}`` (an op in flight while the run made no
@@ -23,9 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._checker import (
-    CONC_READ_WINNER, CRASH_ATOMIC, ERROR_ONLY_CACHEERROR, StressViolation, check_durability,
-    check_history,
+    CONC_READ_WINNER, CRASH_ATOMIC, ERROR_ONLY_CACHEERROR, StressViolation, check_history,
 )
+from ._hosts import host_map, host_resolver
+from ._report import check_durability
 
 __all__ = ["CONC_LIVENESS", "LOCK_RELEASE_TIMEOUT", "Verdict", "judge", "judge_report"]
 
@@ -51,13 +54,14 @@ class Verdict:
     final_reads: int = 0
     clock: bool = True
     corruption: bool = False
+    hosts: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
 
         return {"ok": not self.violations, "keys": self.keys, "ops": self.ops,
                 "indeterminate": self.indeterminate, "orphans": self.orphans,
-                "final_reads": self.final_reads, "clock": self.clock,
+                "final_reads": self.final_reads, "clock": self.clock, "hosts": self.hosts,
                 "corruption": self.corruption,
                 "violations": [asdict(v) for v in self.violations]}
 
@@ -69,13 +73,15 @@ def judge(events: Sequence[Event]) -> list[StressViolation]:
 
 def judge_report(events: Sequence[Event], *, clock: bool | None = None,
                  corruption: bool | None = None) -> Verdict:
-    """Judge a merged history. ``clock``/``corruption`` default to what the history says
-    (several hosts: no real-time checks; a corrupt fault: CacheError is an allowed outcome);
-    passing them only serves hand-written histories without meta records."""
+    """Judge a merged history. ``corruption`` defaults to what the history says (a corrupt
+    fault: CacheError is an allowed outcome); ``clock=False`` turns every real-time check off
+    (by default, ops are compared by time only with ops of their own host). Passing them only
+    serves hand-written histories without meta records."""
     metas = [e for e in events if e["ev"] == "meta"]
     parents = [m for m in metas if m.get("role") == "parent"]
     if clock is None:
-        clock = len({m.get("host") for m in parents}) <= 1
+        clock = True
+    named = host_map(metas)
     faults = [m for m in metas if m.get("fault")]
     if corruption is None:
         corruption = any(m["fault"] == "corrupt" for m in faults)
@@ -85,15 +91,23 @@ def judge_report(events: Sequence[Event], *, clock: bool | None = None,
 
     report = check_history(events, clock=clock, corruption=corruption, error_types=error_types)
     verdict = Verdict(list(report.violations), report.ops, report.keys, report.indeterminate,
-                      report.orphans, 0, clock, corruption)
+                      report.orphans, 0, clock, corruption,
+                      len(set(named.values())) if named else 1)
     verdict.violations.extend(_liveness(metas))
     verdict.final_reads = _final_reads(events, metas, corrupted, corruption, error_types,
                                        verdict.violations)
     verdict.violations.extend(garbage_reads(events, corrupted))
     if clock:
-        kills = [(m["key"], int(m["t_kill"])) for m in faults
-                 if m["fault"] == "lockholder" and "t_kill" in m]
-        verdict.violations.extend(lock_release(events, kills))
+        kills = [m for m in faults if m["fault"] == "lockholder" and "t_kill" in m]
+        if named is None:
+            verdict.violations.extend(lock_release(events, [(m["key"], int(m["t_kill"]))
+                                                            for m in kills]))
+        else:  # a kill time is judged only against ops of the killer's host (its clock)
+            host_of = host_resolver(named)
+            for host in {host_of(m) for m in kills}:
+                mine = [(m["key"], int(m["t_kill"])) for m in kills if host_of(m) == host]
+                verdict.violations.extend(lock_release(
+                    [e for e in events if host_of(e) == host], mine))
     return verdict
 
 

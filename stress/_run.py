@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from cachespec.stress._config import (
 from cachespec.stress._faults import CorruptFault, KillFault, LockHolderFault, entry_path_hook
 from cachespec.stress._final import final_reads, used_keys
 from cachespec.stress._fleet import Fleet, StallWatch
-from cachespec.stress._history import HistoryWriter, read_history
+from cachespec.stress._history import HistoryWriter, host_id, read_history
 from cachespec.stress._judge import CONC_LIVENESS, judge
 from cachespec.stress._workers import Shared, WorkerConfig
 from cachespec.stress._workload import OPS, Workload
@@ -70,7 +69,7 @@ def run_stress(cfg: StressConfig) -> StressResult:
     writer.meta(role="parent", target=cfg.target, procs=cfg.procs, threads=threads,
                 duration=duration, ops=cfg.ops, faults=sorted(faults), seed=cfg.seed,
                 keys=cfg.workload.keys, groups=[g for g, _ in groups],
-                group_versions=[[g, v] for g, v in groups], host=socket.gethostname(),
+                group_versions=[[g, v] for g, v in groups], host=host_id(),
                 error_type=target.error_type.__name__, stall_timeout=cfg.stuck_timeout)
     fault_stop = deadline - 0.2
     fleet = Fleet(ctx, shared, configs, writer, restart_until=fault_stop)

@@ -9,7 +9,6 @@ can aim kills at large inserts and flag ops stuck past the liveness timeout.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cachespec.stress._history import host_id
 from cachespec.stress._workload import OPS, Workload, make_value
 
 
@@ -96,7 +96,7 @@ def worker_main(cfg: WorkerConfig, shared: Shared) -> None:
     subject = target.open(Path(cfg.storage))
     writer = HistoryWriter(history_path(cfg))
     writer.meta(role="worker", index=cfg.index, group=cfg.group, version=cfg.version,
-                target=cfg.target_name, host=socket.gethostname(), pid=os.getpid())
+                target=cfg.target_name, host=host_id(), pid=os.getpid())
     executor = ThreadPoolExecutor(max_workers=cfg.threads, thread_name_prefix="stress-async")
 
     def loop(slot: int) -> None:

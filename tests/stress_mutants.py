@@ -9,7 +9,10 @@ damaged entry raises CacheError. Each mutant changes one thing:
 - ``StaleDeleter``: a lock-free reader deletes an entry it cannot yet recognise, thinking it is a
   stale entry of another version, although the writer has just created it;
 - ``LeakyLock``: the write lock is a lock *file* removed on release, so a holder that dies keeps
-  it forever.
+  it forever;
+- ``MissMemo``: each host remembers the keys it found missing (like an NFS client's negative
+  lookup cache) until an insert ON THAT HOST publishes them: correct on one host, stale across
+  hosts (only a multi-host run can catch it).
 
 Run one with ``cachespec stress tests.stress_mutants:CheckThenCreate`` from the repository root.
 """
@@ -245,6 +248,49 @@ class LeakyLock(SafeDisk):
 
 
 MUTANTS: tuple[str, ...] = ("CheckThenCreate", "HalfWritten", "StaleDeleter", "LeakyLock")
+
+
+class MissMemo(SafeDisk):
+    """Bug across hosts only: a get that missed leaves a marker in a host-local memo and every
+    later get of that key on the host returns None while the marker lasts. The marker is set
+    and removed under the key's write lock (set only if the entry is still absent, removed by
+    the insert that publishes it on this host), so the processes of one host stay consistent;
+    an insert that lost (the entry came from another host) leaves it, so the host keeps missing
+    an entry it was just told exists. The host is ``CACHESPEC_STRESS_HOST``.
+    """
+
+    def _memo(self, fpath: Path) -> Path:
+        host = os.environ.get("CACHESPEC_STRESS_HOST") or "localhost"
+        return self.base_dir / ".missmemo" / host / fpath.name
+
+    def get(self, key: Any) -> Any | None:
+        fpath = self._fpath_from_key(key)
+        memo = self._memo(fpath)
+        if memo.exists():
+            return None
+        value = super().get(key)
+        if value is None:
+            (self.base_dir / "locks").mkdir(parents=True, exist_ok=True)
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            with self._flock_from_fpath(fpath):
+                if not fpath.exists():
+                    memo.touch()
+        return value
+
+    def insert(self, key: Any, value: Any) -> bool:
+        fpath = self._fpath_from_key(key)
+        blob = self._encode(value)
+        (self.base_dir / "locks").mkdir(parents=True, exist_ok=True)
+        with self._flock_from_fpath(fpath):
+            tmp = self._tmp(fpath, blob)
+            try:
+                os.link(tmp, fpath)
+            except FileExistsError:
+                return False  # published by someone else (maybe another host): memo kept
+            finally:
+                os.unlink(tmp)
+            self._memo(fpath).unlink(missing_ok=True)
+        return True
 
 
 class HangingGet(SafeDisk):

@@ -124,3 +124,14 @@ def test_reads_of_a_corrupted_key_must_not_return_garbage() -> None:
     [v] = _garbage_reads(bad, {"'k'"})
     assert v.kind == "wrong-value" and v.key == "'k'"
     assert _garbage_reads(bad, set()) == []  # only corrupted keys get this relaxed check
+
+
+def test_a_bad_simulated_clock_skew_is_a_usage_error() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CACHESPEC_STRESS_SKEW_NS": "1h"}
+    proc = subprocess.run([sys.executable, "-m", "cachespec", "stress", "reference-disk",
+                           "--ops", "10"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "cachespec stress: error: CACHESPEC_STRESS_SKEW_NS='1h' is not an integer number of "
+        "nanoseconds"]

@@ -86,12 +86,19 @@ def test_corruption_is_read_from_the_recorded_fault() -> None:
     assert kinds(fine + [corrupt]) == []
 
 
-def test_several_hosts_turn_the_clock_off() -> None:
+def test_several_hosts_compare_clocks_only_within_a_host() -> None:
     # a get that returned None after the insert completed: stale only by the clock
-    events = [*op(0, "insert", 0, 1, value="aa", result=True), *op(1, "get", 2, 3)]
+    events = [*op(0, "insert", 0, 1, value="aa", result=True), *op(1, "get", 2, 3, pid=2)]
     assert kinds([parent("h1"), *events]) == [("lost-write", "CONC-NO-STALE-READ")]
-    report = judge_report([parent("h1"), parent("h2"), *events])
-    assert report.violations == [] and report.clock is False
+    # The insert's file is on host h1, the get's on h2: their clocks cannot be compared.
+    on_hosts = [{**parent("h1"), "src": 0}, {**parent("h2"), "src": 1},
+                {**events[0], "src": 0}, {**events[1], "src": 0},
+                {**events[2], "src": 1}, {**events[3], "src": 1}]
+    report = judge_report(on_hosts)
+    assert report.violations == [] and report.clock is True and report.hosts == 2
+    # Both ops in h1's file: one clock, so the lost write is judged.
+    same = [{**e, "src": 0} if e["ev"] != "meta" else e for e in on_hosts]
+    assert [v.kind for v in judge(same)] == ["lost-write"]
 
 
 def _lock_history(other_took: float) -> list[dict[str, Any]]:
@@ -111,8 +118,21 @@ def test_lock_release_is_judged_against_the_progress_of_other_ops() -> None:
     # A busy machine: every insert takes seconds. A fixed 2 s limit would fail a correct
     # cache here; progress says the wait was the machine's, not the lock's.
     assert judge(_lock_history(2.5)) == []
-    # Without the clock (several hosts) the kill time cannot be compared.
+    # Parents of two hosts and ops of no known host: the kill time is compared with nothing.
     assert judge([parent("h2"), *_lock_history(0.01)]) == []
+
+
+def test_lock_release_compares_the_kill_only_with_ops_of_the_killers_host() -> None:
+    # The parent (src 0) killed the holder; the ops ran in a worker file (src 1).
+    parent_rec, kill, *ops = _lock_history(0.01)
+    def on(worker_host: str, skew: int) -> list[dict[str, Any]]:
+        return [{**parent_rec, "src": 0}, {**kill, "src": 0},
+                {"ev": "meta", "t": 0, "role": "worker", "host": worker_host, "src": 1},
+                *({**e, "src": 1, "t": e["t"] + skew} for e in ops)]
+
+    assert [v.kind for v in judge(on("h1", 0))] == ["lock-not-released"]
+    # On another host (its clock an hour off), the kill time says nothing about these ops.
+    assert judge(on("h2", 3600 * S)) == []
 
 
 def test_every_clause_the_stress_judge_names_is_in_the_spec() -> None:

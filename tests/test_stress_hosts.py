@@ -1,0 +1,114 @@
+"""A multi-host stress run simulated on one machine: two xdist gateways that present themselves
+as different hosts (``CACHESPEC_STRESS_HOST``), one of them with its recorded clock an hour
+ahead (``CACHESPEC_STRESS_SKEW_NS``), share one cache directory; the merged session check
+applies the per-host rules (``cachespec.stress._hosts``). The reference passes in spite of the
+skew; ``MissMemo``, a cache that is wrong only across hosts, fails the session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cachespec._cli import main
+from cachespec.stress import StressConfig, judge_report, read_history, run_stress
+from cachespec.stress._workload import Workload
+
+HERE = Path(__file__).resolve().parent
+SKEW_NS = 3600 * 10**9  # host-b's clock reads one hour more than host-a's
+
+# --dist each: every gateway (host) runs the slice. The rendezvous makes the two hosts' slices
+# run at the same time (a poll for a condition, not a sleep that hopes for one).
+SLICES = '''
+import os
+import time
+
+
+def _rendezvous(root, hosts=2):
+    here = root / "rendezvous"
+    here.mkdir(parents=True, exist_ok=True)
+    (here / os.environ["CACHESPEC_STRESS_HOST"]).touch()
+    deadline = time.monotonic() + 120
+    while len(list(here.iterdir())) < hosts:
+        assert time.monotonic() < deadline, "the other host never arrived"
+        time.sleep(0.02)
+
+
+def test_slice(stress_slice):
+    _rendezvous(stress_slice.root)
+    res = stress_slice.run(duration=2.0, procs=2, threads=2, keys=12)
+    assert res.ops > 0
+'''
+
+HOSTS = [f"popen//env:CACHESPEC_STRESS_HOST=host-a",
+         f"popen//env:CACHESPEC_STRESS_HOST=host-b//env:CACHESPEC_STRESS_SKEW_NS={SKEW_NS}"]
+
+
+def _run_two_hosts(tmp_path: Path, target: str, *extra: str) -> tuple[int, str]:
+    shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
+    shutil.copy(HERE / "stress_mutants.py", tmp_path / "stress_mutants.py")
+    (tmp_path / "test_slices.py").write_text(SLICES)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_XDIST", "CACHESPEC_STRESS_"))}
+    tx = [arg for spec in HOSTS for arg in ("--tx", spec)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--dist", "each", *tx,
+         "--stress-target", target, "--stress-dir", str(tmp_path),
+         *extra, "test_slices.py"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _one_clock(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same history with every host renamed to one: as if all times were one clock."""
+    return [{**e, "host": "one"} if e["ev"] == "meta" and e.get("role") else e for e in events]
+
+
+def test_reference_passes_across_skewed_hosts(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _run_two_hosts(tmp_path, "reference-disk", "--stress-keep")
+    assert code == 0 and "2 passed" in out, out
+    assert "on 2 host(s) (real time within each host only)" in out, out
+    assert "cachespec stress: 0 violations" in out, out
+    [history] = tmp_path.glob("cachespec-stress-*/history")
+    events = read_history(sorted(history.glob("*.jsonl")))
+    host_of = {e["src"]: e["host"] for e in events if e["ev"] == "meta" and e.get("role")}
+    times: dict[str, list[int]] = {}
+    for e in events:
+        if e["ev"] != "meta":
+            times.setdefault(host_of[e["src"]], []).append(e["t"])
+    assert sorted(times) == ["host-a", "host-b"]
+    # The skew is in the records: every op of host-b is "later" than every op of host-a.
+    assert min(times["host-b"]) > max(times["host-a"])
+    verdict = judge_report(events)
+    assert verdict.violations == [] and verdict.hosts == 2
+    assert main(["verify", str(history)]) == 0  # the kept session, judged again
+    assert "2 hosts (real time within each host only)" in capsys.readouterr().out
+    # Comparing the two clocks (one host) turns the skew into false real-time violations.
+    assert {v.kind for v in judge_report(_one_clock(events)).violations} & {
+        "read-before-write", "late-winner", "lost-write", "stale-read"}
+
+
+def test_a_cache_wrong_only_across_hosts_fails_the_session(tmp_path: Path) -> None:
+    code, out = _run_two_hosts(tmp_path, "stress_mutants:MissMemo")
+    assert "2 passed" in out, out  # each host's slice on its own sees nothing wrong
+    assert code == 1, out
+    assert "merged check of" in out and "stale-read" in out, out
+
+
+def test_the_cross_host_mutant_is_correct_on_one_host(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same cache on one host, with the full real-time check: nothing to find. So only the
+    # multi-host run above can catch it.
+    monkeypatch.delenv("CACHESPEC_STRESS_HOST", raising=False)
+    cfg = StressConfig(target="stress_mutants:MissMemo", procs=2, threads=2, duration=1.5,
+                       workload=Workload(keys=12, seed=3), storage=tmp_path / "cache",
+                       history_dir=tmp_path / "history")
+    res = run_stress(cfg)
+    assert res.ops > 100
+    assert res.violations == [], [v.kind for v in res.violations]

@@ -17,7 +17,7 @@ from ._subject import RICH_VALUES, Subject, Target
 
 from ._compare import show, strict_equal
 from ._harness import (
-    Violation, Violations, error_name, fast_switching, kill, new_dir, rebuild_target,
+    Violation, Violations, error_name, fast_switching, new_dir,
 )
 from ._profiles import get_budget
 from ._strategies import UNPICKLABLE_LAMBDA, failing_value

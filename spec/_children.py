@@ -196,14 +196,24 @@ class Zygote:
         return self
 
     def _accept(self, what: str) -> Any:
+        """The next child's connection; ChildError if the zygote exited or nobody came."""
         from multiprocess.connection import Connection  # type: ignore[import-untyped]
 
         assert self._server is not None
-        self._server.settimeout(scaled_wait())
-        try:
-            sock, _ = self._server.accept()
-        except socket.timeout:
-            raise ChildError(f"{what} did not start within {scaled_wait():.0f} s") from None
+        limit = scaled_wait()
+        deadline = time.monotonic() + limit
+        self._server.settimeout(0.5)
+        while True:
+            try:
+                sock, _ = self._server.accept()
+                break
+            except socket.timeout:
+                code = self._proc.poll() if self._proc is not None else None
+                if code is not None:
+                    raise ChildError(f"{what} did not start: the zygote process exited with "
+                                     f"status {code} (its stderr is above)") from None
+                if time.monotonic() > deadline:
+                    raise ChildError(f"{what} did not start within {limit:.0f} s") from None
         sock.settimeout(None)
         return Connection(sock.detach())
 

@@ -155,8 +155,7 @@ def _crash_at(v: Violations, z: Zygote, caps: frozenset[str], storage: Path, k: 
         at = f"{msg[2]} (point {k} of {count})"
         how = f"was SIGKILLed at {at}"
     else:
-        how = f"was not killed: the insert had fewer than {k + 1} points and returned " \
-              f"{shown(msg[1])}"
+        how = f"was not killed: its insert ended before point {k} and returned {shown(msg[1])}"
     story = (f"a fresh process inserted {ack_key!r} (-> {shown(ack)}), then began "
              f"insert({key!r}, {size}-byte value) and {how}; then another fresh process")
     try:

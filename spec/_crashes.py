@@ -201,10 +201,12 @@ def _judge_strays(v: Violations, z: Zygote, storage: Path, keys: list[Any], kill
 # -- a lock holder that dies ----------------------------------------------------------------
 def _hold(target: Target, chan: Any, storage: str, keys: list[Any]) -> None:
     s = target.open(Path(storage))
-    for key in keys:
-        s.lock_for(key).__enter__()
+    locks = [s.lock_for(key) for key in keys]  # referenced until death: a collected lock
+    for lock in locks:                         # object may release itself
+        lock.__enter__()
     chan.send("held")
     chan.recv()  # until SIGKILLed
+    del locks
 
 
 def _gets(target: Target, chan: Any, storage: str, keys: list[Any]) -> list[Any]:

@@ -97,6 +97,13 @@ def test_a_stale_lock_file_of_a_dead_holder_is_caught(tmp_path: Path) -> None:
     assert "CRASH-LOCK-RELEASED" in found and "is held" in found["CRASH-LOCK-RELEASED"].error
 
 
+def test_reads_that_wait_for_a_live_lock_holder_are_caught(tmp_path: Path) -> None:
+    """The holder keeps its locks until it is killed (a lock object it dropped would have
+    released itself, and this mutant passed)."""
+    found = _found(_run(_M + "LockedReadsDisk", "crash-lock-holder", tmp_path))
+    assert "SAFE-LOCK-FREE-READS" in found, found
+
+
 def test_reference_disk_lock_holder_clauses_are_judged(tmp_path: Path) -> None:
     result = _run("reference-disk", "crash-lock-holder", tmp_path)
     assert result.violations == []

@@ -39,7 +39,11 @@ WAIT = 60.0
 
 class ChildError(Exception):
     """A child failed: it raised (the message carries its exception and traceback), died
-    without answering, or did not answer in time."""
+    without answering (``died``), or did not answer in time."""
+
+    def __init__(self, message: str, died: bool = False) -> None:
+        super().__init__(message)
+        self.died = died
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ class Child:
             msg = self.conn.recv()
         except (EOFError, OSError):
             raise ChildError(f"the child process running {self.job} died without "
-                             "answering") from None
+                             "answering", died=True) from None
         if isinstance(msg, tuple) and msg and msg[0] == "error":
             raise ChildError(f"the child process running {self.job} raised {msg[1]}")
         return msg

@@ -25,12 +25,14 @@ POINT_BUDGET = {"quick": 16, "default": 48, "thorough": 100_000}
 #: base seconds within which a lock-free read must return while another process holds the lock
 #: (stretched by load); a read that waits for the holder waits until it dies, far longer
 _READ = 10.0
-#: the size of the values whose inserts are crashed: big enough to be written in several parts
-#: (through a file's buffer), so a crash can fall between them
-_BIG = 1 << 18
 #: ... but never so long that the conformance runner's stall detector (30 s without a completed
 #: operation at quick) fires first and takes the other clauses of the check down with it
 _READ_CAP = 20.0
+#: the size of the values whose inserts are crashed: big enough to be written in several parts
+#: (through a file's buffer), so a crash can fall between them
+_BIG = 1 << 18
+#: byte offsets at which a writer's file writes are cut (the writer dies inside a write)
+_CUTS = (_BIG // 2,)
 
 
 def point_budget(profile: str) -> int:
@@ -73,10 +75,21 @@ def _probe(target: Target, chan: Any, storage: str, ack: tuple[Any, Any], key: A
 
 
 def _crash_writer(target: Target, chan: Any, storage: str, ack: tuple[Any, Any], key: Any,
-                  val: Any, k: int) -> Any:
-    """Insert ``ack`` (report its result), then insert ``key`` and SIGKILL self at point k."""
+                  val: Any, k: int | None, cut: int | None) -> Any:
+    """Insert ``ack`` (report its result), then insert ``key`` and die: SIGKILLed at point k,
+    or killed by SIGXFSZ by the write that goes past byte ``cut`` of a file (RLIMIT_FSIZE), a
+    write cut in the middle, which no point between two lines can produce."""
     s = target.open(Path(storage))
     chan.send(("ack", attempt(lambda: s.insert(*ack))))
+    if cut is not None:
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it: restore the kill
+        chan.send(("cut", cut))
+        resource.setrlimit(resource.RLIMIT_FSIZE,
+                           (cut, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+        return attempt(lambda: s.insert(key, val))  # it never wrote past the cut
 
     def crash(index: int, description: str) -> None:
         chan.send(("at", index, description))
@@ -125,29 +138,40 @@ def run_kill_writer(target: Target, workdir: Path, profile: str, clauses: frozen
             count, steps = z.run(_probe, str(storage), ("probe-ack", value_of(caps, 1, 64)),
                                  "probe", value_of(caps, 2, _BIG))
             points = choose(count, point_budget(profile), prefer=steps)
-            for k in points:
-                keys += [f"crash-{k}-ack", f"crash-{k}"]
-                if not _crash_at(v, z, caps, storage, k, count, _BIG):
+            crashes = [(k, None) for k in points] + [(None, n) for n in _CUTS]
+            for k, cut in crashes:
+                name = f"crash-{k}" if cut is None else f"cut-{cut}"
+                keys += [f"{name}-ack", name]
+                if not _crash_at(v, z, caps, storage, name, (k, cut), count):
                     break
             if FILES in caps and v.on("CRASH-NO-STRAY-TEMP"):
-                _judge_strays(v, z, storage, keys, len(points))
+                _judge_strays(v, z, storage, keys, len(crashes))
     except ChildError as err:
         v.add("CRASH-ATOMIC", f"the crash run could not go on: {err}",
               f"a fresh process drives {target.name!r} on one storage")
     return v.list()
 
 
-def _crash_at(v: Violations, z: Zygote, caps: frozenset[str], storage: Path, k: int,
-              count: int, size: int) -> bool:
-    """One crash at point k and its judgement; False if the run cannot go on."""
-    ack_key, key = f"crash-{k}-ack", f"crash-{k}"
-    ack_val, want, small = value_of(caps, 2 * k, 64), value_of(caps, 2 * k + 1, size), \
+def _crash_at(v: Violations, z: Zygote, caps: frozenset[str], storage: Path, key: str,
+              crash: tuple[int | None, int | None], count: int) -> bool:
+    """One crash (at point k, or a write cut at a byte) and its judgement; False if the run
+    cannot go on."""
+    k, cut = crash
+    size, tag = _BIG, (k if k is not None else count + (cut or 0))
+    ack_key = f"{key}-ack"
+    ack_val, want, small = value_of(caps, 2 * tag, 64), value_of(caps, 2 * tag + 1, size), \
         value_of(caps, 7, 8)
-    writer = z.start(_crash_writer, str(storage), (ack_key, ack_val), key, want, k)
-    at = f"point {k} of {count}"
+    writer = z.start(_crash_writer, str(storage), (ack_key, ack_val), key, want, k, cut)
+    at = f"point {k} of {count}" if cut is None else f"a write past byte {cut}"
     try:
         ack = writer.recv()[1]
         msg = writer.recv()
+        if msg[0] == "cut":
+            try:
+                msg = writer.recv()
+            except ChildError as err:
+                if not err.died:
+                    raise
     except ChildError as err:
         v.add("CRASH-ATOMIC", f"the writer process failed before its crash point: {err}",
               f"a fresh process inserts {ack_key!r} then {key!r} ({size}-byte value)")
@@ -157,6 +181,12 @@ def _crash_at(v: Violations, z: Zygote, caps: frozenset[str], storage: Path, k: 
     if msg[0] == "at":
         at = f"{msg[2]} (point {k} of {count})"
         how = f"was SIGKILLed at {at}"
+    elif msg[0] == "cut":
+        at = f"the write that went past byte {cut} of a file (cut by RLIMIT_FSIZE)"
+        how = f"was killed (SIGXFSZ) by {at}"
+    elif cut is not None:
+        how = f"was not killed: its insert never wrote past byte {cut} and returned " \
+              f"{shown(msg[1])}"
     else:
         how = f"was not killed: its insert ended before point {k} and returned {shown(msg[1])}"
     story = (f"a fresh process inserted {ack_key!r} (-> {shown(ack)}), then began "

@@ -91,6 +91,16 @@ def test_torch_disk_crash_clauses_are_found_at_quick(tmp_path: Path) -> None:
     assert "_inductor/cache.py:" in found["CRASH-ATOMIC"].counterexample
 
 
+@pytest.mark.slow
+def test_torch_caching_disk_torn_write_is_found_by_a_cut_write(tmp_path: Path) -> None:
+    """_OnDiskCacheImpl writes the value in place with one write(): only a writer that dies
+    inside that write leaves a torn entry, which a write cut at a byte offset produces."""
+    pytest.importorskip("torch")
+    found = _found(_run("torch-caching-disk", "crash-writer", tmp_path))
+    assert {"CRASH-ATOMIC", "CRASH-RECOVER"} <= set(found)
+    assert "past byte" in found["CRASH-ATOMIC"].error
+
+
 # -- lock holders -------------------------------------------------------------------------------
 def test_a_stale_lock_file_of_a_dead_holder_is_caught(tmp_path: Path) -> None:
     found = _found(_run(_M + "StaleLockFileDisk", "crash-lock-holder", tmp_path))

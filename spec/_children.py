@@ -131,6 +131,38 @@ class Child:
             except (EOFError, OSError):
                 return True
 
+    def cpu(self) -> tuple[str, int] | None:
+        """(scheduler state, CPU ticks used) of the child, from /proc; None where unknown."""
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            return fields[0].decode(), int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def waits(self, limit: float, idle: float = 0.5) -> bool:
+        """Whether the child, silent, is waiting for something (a lock another process holds):
+        found asleep in nine of ten looks over ``idle`` seconds (a child at work is running or
+        runnable, however loaded the machine). False once it speaks. Without /proc the answer
+        is whether it stayed silent for ``limit`` seconds."""
+        deadline = time.monotonic() + limit
+        looks: list[tuple[float, bool]] = []
+        while not self.conn.poll(0.02):
+            now = time.monotonic()
+            seen = self.cpu()
+            if seen is None:
+                if now > deadline:
+                    return True
+                continue
+            looks.append((now, seen[0] == "S"))
+            recent = [asleep for t, asleep in looks if t >= now - idle]
+            if now - looks[0][0] >= idle and len(recent) >= 10 and \
+                    sum(recent) >= 0.9 * len(recent):
+                return True
+            if now > deadline:
+                return True
+        return False
+
     def kill(self) -> None:
         """SIGKILL the child and return once it is dead (its connection closed)."""
         if self.conn.closed:

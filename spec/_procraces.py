@@ -20,8 +20,9 @@ from ._crashes import point_budget
 from ._harness import Violation, Violations, new_dir
 from ._points import Points, choose
 
-#: base seconds racer B may take while A is paused before B counts as waiting for A (a lock
-#: A holds); A is then resumed. This only shapes the schedule, never a verdict.
+#: base seconds racer B may stay silent while A is paused before B counts as waiting for A (a
+#: lock A holds) where /proc cannot tell that B sleeps; A is then resumed. This only shapes
+#: the schedule, never a verdict.
 _BLOCKED = 3.0
 _SIZES = (64, 1 << 18)  #: value sizes, alternating by round: small, and big enough to tear
 _NAMES = ("A", "B", "a fresh process")
@@ -112,7 +113,7 @@ def _race_at(v: Violations, z: Zygote, storage: str, k: int, count: int, size: i
         if first[0] == "paused":
             at = f"{first[2]} (point {k} of {count})"
             b = z.start(_racer, storage, f"warm-{k}-B", key, 1, size, None)
-            if b.conn.poll(scaled_wait(_BLOCKED)):
+            if not b.waits(scaled_wait(_BLOCKED)):
                 rb = b.recv()[1]
                 story = f"A paused at {at}; B ran insert -> {_show(rb)}; A resumed"
             else:  # B waits for something A holds (a lock): let A go on first

@@ -5,6 +5,8 @@ insert of a fresh key and pauses at point *k*; racer B (another fresh child) run
 insert of the same key; then A resumes. An unlocked check-then-write is caught whenever *k*
 falls between A's check and its write, in every run. Afterwards both racers and a third fresh
 process read the key: exactly one insert returned True, and everyone reads the winner's value.
+A second schedule per point has a fresh process *get* the key while A is paused: that read
+returns None or A's whole value, and A's value is what everyone reads afterwards.
 """
 
 from __future__ import annotations
@@ -95,7 +97,9 @@ def run_processes(target: Target, workdir: Path, profile: str, clauses: frozense
             count, steps = z.run(_probe, storage, "probe-warm", "probe",
                                  value_for(caps, 0, _SIZES[1]))
             for n, k in enumerate(choose(count, point_budget(profile), prefer=steps)):
-                if not _race_at(v, z, storage, k, count, _SIZES[n % 2]):
+                size = _SIZES[n % 2]
+                if not (_race_at(v, z, storage, k, count, size)
+                        and _read_at(v, z, storage, k, count, size)):
                     break
     except ChildError as err:
         v.add("CONC-PROC-ONE-WINNER", f"the race could not go on: {err}",
@@ -151,6 +155,43 @@ def _race_at(v: Violations, z: Zygote, storage: str, k: int, count: int, size: i
                 lambda: f"the winner{'s were' if len(wins) > 1 else ' was'} "
                 f"{' and '.join(wins)}, but A, B and a fresh process read "
                 + ", ".join(_show(r) for r in reads), text)
+    return True
+
+
+def _read_at(v: Violations, z: Zygote, storage: str, k: int, count: int, size: int) -> bool:
+    """A pauses at point k of its insert while a fresh process gets the key; A resumes. A get
+    during an insert returns None or the whole value, and never undoes the insert."""
+    key = f"read-{k}"
+    header = f"process A inserts {key!r} with a {size}-byte value"
+    a = z.start(_racer, storage, f"warm-{k}-R", key, 0, size, k)
+    try:
+        first = a.recv()
+        paused = first[0] == "paused"
+        mid = z.run(_reader, storage, key, size)
+        if paused:
+            a.send("go")
+            ra = a.recv()[1]
+            story = f"A paused at {first[2]} (point {k} of {count}); a fresh process got " \
+                    f"{key!r} -> {_show(mid)}; A resumed"
+        else:
+            ra = first[1]
+            story = f"A's insert ran whole (fewer than {k + 1} points); a fresh process got " \
+                    f"{key!r} -> {_show(mid)}"
+        a.send("read")
+        reads = [a.result(), z.run(_reader, storage, key, size)]
+    except ChildError as err:
+        v.add("CONC-PROC-READ-WINNER", f"a process of the read race failed: {err}",
+              f"{header}; A paused at point {k} of {count}")
+        return False
+    finally:
+        a.kill()
+    if ra is not True:
+        return True  # a lone insert of a fresh key that fails is not a race: CORE's business
+    text = (f"{header}: {story}\n  insert result: A -> True\n  then A and a fresh process "
+            f"get({key!r}) -> " + ", ".join(_show(r) for r in reads) + " (whose value)")
+    v.check("CONC-PROC-READ-WINNER", mid in (None, "A") and all(r == "A" for r in reads),
+            lambda: f"A's insert returned True, but a get during it returned {_show(mid)} and "
+            "A and a fresh process then read " + ", ".join(_show(r) for r in reads), text)
     return True
 
 

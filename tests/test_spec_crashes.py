@@ -138,14 +138,17 @@ def test_a_process_that_reads_its_own_losing_value_is_caught(tmp_path: Path) -> 
 def test_reference_disk_races_pass_judged(tmp_path: Path) -> None:
     result = _run("reference-disk", "race-processes", tmp_path)
     assert result.violations == []
-    assert result.judged["CONC-PROC-ONE-WINNER"] == result.judged["CONC-PROC-READ-WINNER"] >= 10
+    assert result.judged["CONC-PROC-READ-WINNER"] >= result.judged["CONC-PROC-ONE-WINNER"] >= 10
 
 
 @pytest.mark.slow
 def test_torch_caching_disk_two_winners_at_quick(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    v = _found(_run("torch-caching-disk", "race-processes", tmp_path))["CONC-PROC-ONE-WINNER"]
-    assert "2 of 2" in v.error
+    found = _found(_run("torch-caching-disk", "race-processes", tmp_path))
+    assert "2 of 2" in found["CONC-PROC-ONE-WINNER"].error
+    # a get while the winner's file is still empty takes it for a stale entry and unlinks it
+    v = found["CONC-PROC-READ-WINNER"]
+    assert "a get during it returned None" in v.error and "A paused at" in v.counterexample
 
 
 # -- the points tried first ---------------------------------------------------------------------

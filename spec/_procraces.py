@@ -166,17 +166,25 @@ def _read_at(v: Violations, z: Zygote, storage: str, k: int, count: int, size: i
     a = z.start(_racer, storage, f"warm-{k}-R", key, 0, size, k)
     try:
         first = a.recv()
-        paused = first[0] == "paused"
-        mid = z.run(_reader, storage, key, size)
-        if paused:
-            a.send("go")
-            ra = a.recv()[1]
-            story = f"A paused at {first[2]} (point {k} of {count}); a fresh process got " \
-                    f"{key!r} -> {_show(mid)}; A resumed"
+        c = z.start(_reader, storage, key, size)
+        if first[0] == "paused":
+            at = f"A paused at {first[2]} (point {k} of {count})"
+            if c.waits(scaled_wait(_BLOCKED)):  # the get waits for A (a lock): let A go on
+                a.send("go")
+                ra = a.recv()[1]
+                mid = c.result()
+                story = f"{at}; a fresh process began get({key!r}) and waited; A resumed; " \
+                        f"the get returned {_show(mid)}"
+            else:
+                mid = c.result()
+                a.send("go")
+                ra = a.recv()[1]
+                story = f"{at}; a fresh process got {key!r} -> {_show(mid)}; A resumed"
         else:
-            ra = first[1]
+            ra, mid = first[1], c.result()
             story = f"A's insert ran whole (fewer than {k + 1} points); a fresh process got " \
                     f"{key!r} -> {_show(mid)}"
+        c.kill()
         a.send("read")
         reads = [a.result(), z.run(_reader, storage, key, size)]
     except ChildError as err:

@@ -141,6 +141,14 @@ def test_reference_disk_races_pass_judged(tmp_path: Path) -> None:
     assert result.judged["CONC-PROC-READ-WINNER"] >= result.judged["CONC-PROC-ONE-WINNER"] >= 10
 
 
+def test_racers_that_wait_for_the_paused_ones_lock_are_let_through(tmp_path: Path) -> None:
+    """Inserts and gets that take the key's lock wait while A is paused holding it: A is
+    resumed first (the waiter is seen asleep), so nothing hangs and nothing is blamed."""
+    result = _run(_M + "LockedReadsDisk", "race-processes", tmp_path)
+    assert result.violations == []
+    assert result.judged["CONC-PROC-READ-WINNER"] >= result.judged["CONC-PROC-ONE-WINNER"] >= 10
+
+
 @pytest.mark.slow
 def test_torch_caching_disk_two_winners_at_quick(tmp_path: Path) -> None:
     pytest.importorskip("torch")

@@ -328,8 +328,8 @@ def _judge_reads(v: Violations, z: Zygote, storage: str, story: str,
     try:
         got = z.run(_gets, storage, [k for k, _ in want], timeout=limit)
     except ChildError as err:
-        v.add("SAFE-LOCK-FREE-READS", f"reading while another process holds the locks: {err}",
-              text)
+        v.add("SAFE-LOCK-FREE-READS", "get of a key whose lock another (live, idle) process "
+              f"holds did not return: {err}", text)
         return
     for (key, val), res in zip(want, got):
         v.check("SAFE-LOCK-FREE-READS", strict_equal(res, val), lambda: (

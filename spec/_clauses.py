@@ -207,7 +207,8 @@ CLAUSES: tuple[Clause, ...] = (
     _c("CRASH-ATOMIC", "SHOULD", "A writer killed (SIGKILL) mid-insert leaves the key absent or "
        "complete: get returns None or the whole value.", {PERSISTENT, PROCESSES}, (_KILL,)),
     _c("CRASH-RECOVER", "SHOULD", "After a writer was killed mid-insert the key can be inserted "
-       "and read by others within 2 s.", {PERSISTENT, PROCESSES}, (_KILL,)),
+       "and read by others, without waiting on the dead writer (judged by lack of progress or a "
+       "load-scaled bound, not a fixed 2 s).", {PERSISTENT, PROCESSES}, (_KILL,)),
     _c("CRASH-DURABLE", "SHOULD", "Once insert returned True the entry survives the writer "
        "being killed right after.", {PERSISTENT, PROCESSES}, (_KILL,)),
     _c("CRASH-NO-STRAY-TEMP", "SHOULD", "Killed writers do not make temporary files accumulate: "
@@ -215,7 +216,8 @@ CLAUSES: tuple[Clause, ...] = (
        "ones included (plus locks).",
        {FILES, PERSISTENT, PROCESSES}, (_KILL,)),
     _c("CRASH-LOCK-RELEASED", "SHOULD", "When a process holding a key's lock dies, others can "
-       "insert and get that key within 2 s.", {LOCK, PROCESSES}, (_LK,)),
+       "insert and get that key without waiting on the dead holder (judged by lack of progress "
+       "or a load-scaled bound, not a fixed 2 s).", {LOCK, PROCESSES}, (_LK,)),
 )
 
 _BY_ID = {c.id: c for c in CLAUSES}

@@ -1,40 +1,32 @@
 """Key encodings across interpreters: a key holding sets, inserted by a process with one
-PYTHONHASHSEED, must be found by a process with another (set iteration order differs)."""
+PYTHONHASHSEED, must be found by a process with another (set iteration order differs).
+
+The other process is a fresh child of a :class:`Zygote` spawned with the other seed; it builds
+its own instance, and this process holds none while it runs."""
 
 from __future__ import annotations
 
 import os
-import pickle
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from ._subject import VERSION, Target, resolver_path
+from ._subject import Target
 
+from ._children import ChildError, Zygote, attempt
 from ._compare import show, strict_equal
 from ._crashes import value_of
 from ._harness import Violation, Violations, new_dir, outcome
 
 
 # -- key encoding across PYTHONHASHSEED -----------------------------------------------------
-_CHILD = r"""
-import pickle, sys
-from pathlib import Path
-job = pickle.load(open(sys.argv[1], "rb"))
-from cachespec.spec._subject import resolve_in_child
-t = resolve_in_child(job["resolver"], job["target"])
-if job["version"] is not None:
-    t.set_version(job["version"])
-s = t.open(Path(job["storage"]))
-out = []
-for op, k, val in pickle.loads(job["steps"]):
-    try:
-        out.append(s.get(k) if op == "get" else s.insert(k, val))
-    except Exception as e:
-        out.append("raised %s: %s" % (type(e).__name__, e))
-pickle.dump(out, open(sys.argv[2], "wb"))
-"""
+def _steps(target: Target, chan: Any, storage: str, steps: list[tuple[str, Any, Any]]
+           ) -> list[Any]:
+    """In a fresh process: run get/insert steps on a fresh instance, outcomes in order."""
+    s = target.open(Path(storage))
+    out = [attempt(lambda: s.get(k) if op == "get" else s.insert(k, val))
+           for op, k, val in steps]
+    s.close()
+    return out
 
 
 def hashseed_keys() -> list[Any]:
@@ -51,26 +43,6 @@ def _other_seed() -> int:
     return 2 if mine == "1" else 1
 
 
-def _run_child(target: Target, workdir: Path, storage: Path, seed: int,
-               steps: list[tuple[str, Any, Any]]) -> list[Any] | str:
-    job_path = workdir / f"hashseed-job-{seed}.pkl"
-    out_path = workdir / f"hashseed-out-{seed}.pkl"
-    version = target.get_version() if VERSION in target.capabilities else None
-    with open(job_path, "wb") as fp:
-        pickle.dump({"target": target.name, "resolver": resolver_path(), "storage": str(storage), "version": version,
-                     "steps": pickle.dumps(steps)}, fp)
-    env = dict(os.environ, PYTHONHASHSEED=str(seed))
-    try:
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(job_path), str(out_path)],
-                              env=env, capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        return "timed out after 60 s"
-    if proc.returncode != 0:
-        return (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1]
-    with open(out_path, "rb") as fp:
-        return pickle.load(fp)  # type: ignore[no-any-return]
-
-
 def run_hashseed(target: Target, workdir: Path, profile: str, clauses: frozenset[str]
                  ) -> list[Violation]:
     """Keys holding sets cross a PYTHONHASHSEED boundary both ways: this process inserts some,
@@ -81,17 +53,23 @@ def run_hashseed(target: Target, workdir: Path, profile: str, clauses: frozenset
     keys = hashseed_keys()
     items = [(k, value_of(caps, i, 8)) for i, k in enumerate(keys)]
     mine, theirs = items[::2], items[1::2]
-    s = target.open(storage)
-    parent_ins = [outcome(lambda: s.insert(k, val)) for k, val in mine]
     seed = _other_seed()
     steps = [("get", k, None) for k, _ in mine] + [("insert", k, val) for k, val in mine] + \
         [("insert", k, val) for k, val in theirs]
-    res = _run_child(target, workdir, storage, seed, steps)
-    if isinstance(res, str):
-        if "TargetError" in res:
-            return []  # the target cannot be rebuilt from its name in a fresh interpreter
-        v.add("KEY-STABLE-HASHSEED", f"the child process failed: {res}", None)
+    # this process's instance is closed before the other process starts and opened again
+    # after it ended: no two instances of the storage are ever open at once
+    s = target.open(storage)
+    parent_ins = [outcome(lambda: s.insert(k, val)) for k, val in mine]
+    s.close()
+    try:
+        with Zygote(target, env={"PYTHONHASHSEED": str(seed)}) as z:
+            res = z.run(_steps, str(storage), steps)
+    except ChildError as err:
+        v.add("KEY-STABLE-HASHSEED", f"the process with PYTHONHASHSEED={seed} failed: {err}",
+              f"this process inserts {len(mine)} keys holding sets; a process with "
+              f"PYTHONHASHSEED={seed} gets and inserts them")
         return v.list()
+    s = target.open(storage)
     n = len(mine)
     for j, (k, val) in enumerate(mine):
         got, again = res[j], res[n + j]

@@ -76,7 +76,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         what = os.fsdecode(what)
     if isinstance(what, int):
         what = f"fd {what}"
-    pts.point(f"before {event}({os.path.basename(str(what))})", fs=True)
+    pts.point(f"before {event}({os.path.basename(str(what))})", fs=True, path=str(what))
 
 
 class Points:
@@ -91,16 +91,21 @@ class Points:
         self.limit = limit  #: stop recording past this many (a runaway loop)
         self.seen: list[str] = []
         self.fs: list[int] = []  #: indices of the points that are file-system calls
+        self.paths: list[str] = []  #: the path (or "fd N") each file-system call named, in order
+        self.depths: list[int] = []  #: per point, how many frames of target code were active
         self.thread = 0
         self._depth = 0
 
-    def point(self, description: str, fs: bool = False) -> None:
+    def point(self, description: str, fs: bool = False, path: str = "",
+              frame: FrameType | None = None) -> None:
         n = len(self.seen)
         if n >= self.limit:
             return
         self.seen.append(description)
+        self.depths.append(_depth(frame or sys._getframe(1)))
         if fs:
             self.fs.append(n)
+            self.paths.append(path)
         if n == self.stop_at and self.on_stop is not None:
             self.on_stop(n, description)
 
@@ -112,7 +117,8 @@ class Points:
     def _local(self, frame: FrameType, event: str, arg: Any) -> Any:
         if event == "line":
             code = frame.f_code
-            self.point(f"{_short(code.co_filename)}:{frame.f_lineno} ({code.co_name})")
+            self.point(f"{_short(code.co_filename)}:{frame.f_lineno} ({code.co_name})",
+                       frame=frame)
         return self._local
 
     def __enter__(self) -> Points:
@@ -143,6 +149,30 @@ class Points:
         for i in self.fs:
             out += [j for j in (i, i + 1) if j < len(self.seen) and j not in out]
         return out
+
+
+    def steps(self) -> list[int]:
+        """The points worth trying first, in order: the operation's own lines (the shallowest
+        two levels of target code: an adapter and the cache method it calls, not the libraries
+        below), the points just after each file-system call (a file created, renamed, removed,
+        not yet written), then the points just before each."""
+        out: list[int] = []
+        if self.depths:
+            top = min(self.depths) + 1
+            out += [i for i, d in enumerate(self.depths) if d <= top and i not in self.fs]
+        out += [i + 1 for i in self.fs if i + 1 < len(self.seen)]
+        out += self.fs
+        return list(dict.fromkeys(out))
+
+
+def _depth(frame: FrameType | None) -> int:
+    """The number of target-code frames on the stack from ``frame`` down."""
+    n = 0
+    while frame is not None:
+        if is_target_code(frame.f_code.co_filename):
+            n += 1
+        frame = frame.f_back
+    return n
 
 
 def choose(count: int, budget: int, prefer: list[int] | tuple[int, ...] = ()) -> list[int]:

@@ -23,7 +23,7 @@ from ._subject import RICH_VALUES, Subject, Target
 
 from ._compare import show, strict_equal
 from ._harness import (
-    Violation, Violations, error_name, fast_switching, kill, new_dir, rebuild_target, scaled,
+    Violation, Violations, error_name, fast_switching, new_dir, scaled,
 )
 from ._points import Points, choose
 from ._profiles import get_budget
@@ -461,91 +461,3 @@ def check_async_errors(v: Violations, target: Target, subject: Subject, ex: Any)
         v.check("ASYNC-ERRORS", False, f"{call} returned {show(res)} where {op} raised "
                 f"{error_name(sync_err)}", call)
 
-
-# -- processes ------------------------------------------------------------------------------
-def _proc_worker(target: Target, storage: str, keys: list[str], w: int, size: int,
-                 go: Any, out: Any) -> None:
-    try:
-        t = rebuild_target(target)
-        s = t.open(Path(storage))
-        caps = frozenset(t.capabilities)
-        val = value_for(caps, w, size)
-        go.wait(_JOIN)
-        results = []
-        for k in keys:
-            try:
-                results.append(s.insert(k, val))
-            except Exception as err:  # noqa: BLE001
-                results.append(error_name(err))
-        reads = []
-        for k in keys:
-            try:
-                reads.append(writer_of(caps, s.get(k), 8, size))
-            except Exception as err:  # noqa: BLE001
-                reads.append(error_name(err))
-        out.put((w, results, reads))
-    except BaseException as err:  # noqa: BLE001
-        out.put((w, f"worker failed: {error_name(err)}", []))
-
-
-def run_processes(target: Target, workdir: Path, profile: str, clauses: frozenset[str]
-                  ) -> list[Violation]:
-    """Several processes (each rebuilding the target by name) race to insert the same keys."""
-    import multiprocess as mp  # type: ignore[import-untyped]
-
-    v = Violations(clauses)
-    caps = frozenset(target.capabilities)
-    ctx = mp.get_context("fork")
-    nproc = 3
-    for r in range(get_budget(profile).process_rounds):
-        storage = new_dir(workdir, "procs")
-        keys = [f"proc-{r}-{j}" for j in range(4)]
-        size = 1 << 18 if r % 2 else 64
-        go, out = ctx.Event(), ctx.Queue()
-        procs = [ctx.Process(target=_proc_worker, args=(target, str(storage), keys, w, size, go,
-                                                        out), daemon=True)
-                 for w in range(nproc)]
-        for p in procs:
-            p.start()
-        time.sleep(0.05)
-        go.set()
-        got: dict[int, Any] = {}
-        deadline = time.monotonic() + _JOIN
-        while len(got) < nproc and time.monotonic() < deadline:
-            try:
-                w, results, reads = out.get(timeout=max(deadline - time.monotonic(), 0.1))
-                got[w] = (results, reads)
-            except Exception:  # noqa: BLE001 - queue.Empty: timed out
-                break
-        for p in procs:
-            p.join(timeout=1)
-            if p.is_alive():
-                kill(p.pid)
-        header = f"round {r}: {nproc} processes each insert keys {keys} with their own value " \
-                 f"({size} bytes), then get them"
-        if len(got) < nproc:
-            v.add("CONC-PROC-ONE-WINNER", f"only {len(got)} of {nproc} processes finished "
-                  "within 30 s", header)
-            break
-        if any(isinstance(res, str) for res, _ in got.values()):
-            v.add("CONC-PROC-ONE-WINNER", "; ".join(res for res, _ in got.values()
-                                                    if isinstance(res, str)), header)
-            break
-        parent = target.open(storage)
-        for j, k in enumerate(keys):
-            results = {w: got[w][0][j] for w in got}
-            wins = [w for w, res in results.items() if res is True]
-            text = f"{header}\n  insert results for {k}: {results}"
-            if not v.check("CONC-PROC-ONE-WINNER", len(wins) == 1, f"{len(wins)} of {nproc} "
-                           f"processes' inserts of {k} returned True", text):
-                continue
-            reads = {w: got[w][1][j] for w in got}
-            try:
-                mine = writer_of(caps, parent.get(k), 8, size)
-            except Exception as err:  # noqa: BLE001
-                mine = error_name(err)
-            v.check("CONC-PROC-READ-WINNER", all(x == wins[0] for x in reads.values())
-                    and mine == wins[0], f"winner was process w{wins[0]}; processes read "
-                    f"{reads} and a fresh instance read {mine!r} (writer ids)", text)
-        parent.close()
-    return v.list()

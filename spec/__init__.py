@@ -20,7 +20,7 @@ from typing import Any
 # The protocol is imported eagerly (the pytest plugin and every target need it, and it is
 # light); the checks pull in Hypothesis and are imported on first use.
 from ._subject import (
-    ALL_CAPABILITIES, ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES,
+    ALL_CAPABILITIES, ASYNC, HARNESS_CAPABILITIES, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES,
     PRIVILEGED, RICH_VALUES, THREADS, TYPED_KEYS, VERSION, Subject, Target, TargetError,
     effective_capabilities, harness_capabilities, rebuild_target,
     register_resolver,
@@ -49,7 +49,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ALL_CAPABILITIES", "ASYNC", "CORE", "ENV_LOADER", "FILES", "FILE_LOADER", "LOCK",
+    "ALL_CAPABILITIES", "ASYNC", "HARNESS_CAPABILITIES", "CORE", "ENV_LOADER", "FILES", "FILE_LOADER", "LOCK",
     "PERSISTENT", "PRIVILEGED", "PROCESSES", "RICH_VALUES", "Subject", "THREADS", "TYPED_KEYS", "Target",
     "TargetError", "VERSION", "effective_capabilities", "harness_capabilities", "rebuild_target", "register_resolver",
     "CHECKS", "CLAUSES", "CheckResult", "FAMILIES", "PROFILE_NAMES", "TORCH_ASSERTIONS",

@@ -17,7 +17,7 @@ from ._subject import (
     TYPED_KEYS, VERSION, Target, effective_capabilities,
 )
 
-from . import _crashes, _faults, _hashseed, _procraces, _races, _retention, _trust
+from . import _async_races, _crashes, _faults, _hashseed, _procraces, _races, _retention, _trust
 from ._clauses import CLAUSES
 from ._harness import CheckResult, Violation, ledger, run_machine
 from ._loaders import make_loader_machine, run_loader_tour
@@ -108,7 +108,7 @@ _RUNS: dict[str, tuple[frozenset[str], RunFn]] = {
     "machine-env-loader": (frozenset({ENV_LOADER}), _loader("env")),
     "machine-file-loader": (frozenset({FILE_LOADER}), _loader("file")),
     "race-threads": (frozenset({THREADS}), _races.run_threads),
-    "race-async": (frozenset({ASYNC}), _races.run_async),
+    "race-async": (frozenset({ASYNC}), _async_races.run_async),
     "race-processes": (frozenset({PERSISTENT, PROCESSES}), _procraces.run_processes),
     "keys-hashseed": (frozenset({TYPED_KEYS, PERSISTENT, PROCESSES}), _hashseed.run_hashseed),
     "fault-serialization": (frozenset({CORE}), _faults.run_serialization),

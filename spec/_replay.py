@@ -105,7 +105,7 @@ def machine(check: str, target: str | Target, clauses: Iterable[str], tour: bool
 
     def __init__(self: Any) -> None:
         base_init(self)
-        self.a = _Labelled(self.a.enabled, self.a.sink)
+        self.asserter = _Labelled(self.asserter.enabled, self.asserter.sink)
 
     cls.__init__ = __init__
     return cls

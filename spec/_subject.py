@@ -39,6 +39,7 @@ ALL_CAPABILITIES: frozenset[str] = frozenset(
 
 # -- what the harness itself can do (not a property of the target) ------------------------
 PRIVILEGED = "privileged"  #: checks run as root, so they can give storage to another user
+HARNESS_CAPABILITIES: frozenset[str] = frozenset({PRIVILEGED})
 
 
 def harness_capabilities() -> frozenset[str]:

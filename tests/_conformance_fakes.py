@@ -267,5 +267,5 @@ def cli_argv(*args: str, fake_spec: bool = True) -> list[str]:
     """The command line of ``cachespec ARGS`` in a child, judging against the fake spec."""
     prelude = "import use_fakespec; " if fake_spec else ""
     return [sys.executable, "-c",
-            f"import sys; {prelude}from cachespec._usage import main; sys.exit(main(sys.argv[1:]))",
+            f"import sys; {prelude}from cachespec._cli import main; sys.exit(main(sys.argv[1:]))",
             *args]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cachespec._usage import main
+from cachespec._cli import main
 from cachespec.stress import (
     CONC_LINEARIZABLE,
     CONC_NO_STALE_READ,

@@ -195,7 +195,7 @@ def test_notes_are_shown_beside_the_verdict(fakes: Path, tmp_path: Path) -> None
 
 def test_an_internal_error_during_a_run_exits_3_with_its_cause(
         fakes: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from cachespec._usage import main
+    from cachespec._cli import main
     from cachespec.conformance import _engine, _session
 
     monkeypatch.syspath_prepend(str(fakes))

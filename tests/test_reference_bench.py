@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cachespec._usage import main
+from cachespec._cli import main
 
 ROW_LABELS = ["raw get floor", "reference OnDiskCache.get", "reference InMemoryCache.get",
               "raw insert floor", "reference OnDiskCache.insert", "reference InMemoryCache.insert"]
@@ -57,7 +57,7 @@ os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
 from torch._inductor.cache import InductorOnDiskCache as TorchInductor
 from cachespec.reference import InductorOnDiskCache
 print("inductor base dirs agree:", TorchInductor().base_dir == InductorOnDiskCache().base_dir, flush=True)
-from cachespec._usage import main
+from cachespec._cli import main
 sys.exit(main(["bench", "--quick", "--dir", sys.argv[1]]))
 """
 

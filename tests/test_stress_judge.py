@@ -155,7 +155,7 @@ def _write_run(run: Path, records: list[dict[str, Any]]) -> Path:
 
 def test_verify_judges_each_run_on_its_own(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    from cachespec._usage import main
+    from cachespec._cli import main
 
     # Two clean runs that used the same key name: merged, they would have two winners.
     a = _write_run(tmp_path / "cachespec-stress-a", [

@@ -127,7 +127,7 @@ def _canon(violations: list[Any]) -> list[tuple[Any, ...]]:
                                                        for t, f in CASES])
 def test_live_verify_and_session_give_one_verdict(tmp_path: Path, target: str,
                                                   faults: str) -> None:
-    from cachespec._usage import main
+    from cachespec._cli import main
     from cachespec.stress._faults import parse_faults
     from cachespec.stress._xdist import check_session
 

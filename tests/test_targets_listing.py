@@ -23,7 +23,7 @@ def test_declared_capabilities_are_what_resolving_reports(name: str) -> None:
 
 
 def test_listing_targets_imports_no_target_package() -> None:
-    code = ("import sys; from cachespec._usage import main; main(['targets']); "
+    code = ("import sys; from cachespec._cli import main; main(['targets']); "
             "print('imported:', sorted(m for m in ('torch', 'diskcache') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)

@@ -1,5 +1,5 @@
 """``python -m cachespec`` is the ``cachespec`` console script."""
 
-from cachespec._usage import main
+from cachespec._cli import main
 
 raise SystemExit(main())

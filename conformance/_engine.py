@@ -22,7 +22,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from cachespec.spec._subject import effective_capabilities
+from cachespec.spec._replay import as_program
+from cachespec.spec import _subject
 
 from ._results import FAIL, NA, PASS, UNDECIDED, ClauseResult, TargetReport, parse_level
 
@@ -145,7 +146,10 @@ def run_check(check: Any, target: Any, clauses: Iterable[str], profile: str, wor
             remaining.discard(cid)
             new += 1
             error = _error_text(v.error)
-            cex = getattr(v, "counterexample", None)
+            # every counterexample leaves the engine as a standalone program (same in-process
+            # and in the worker), never truncated: a cut program does not run
+            cex = as_program(check.name, getattr(target, "name", "?"), cid, profile,
+                             getattr(v, "counterexample", None))
             failed[cid] = (error, cex, time.monotonic() - t0)
             if on_violation:
                 on_violation(cid, error, cex, time.monotonic() - t0)
@@ -166,18 +170,19 @@ class TargetVerdicts:
 
     def __init__(self, spec: Any, clauses: Sequence[Any], capabilities: Iterable[str],
                  on_clause: Callable[[ClauseResult], None] | None = None) -> None:
-        self.capabilities = set(capabilities)
+        self.capabilities = set(capabilities)  #: the target's, as reported
+        usable = self.capabilities | _subject.harness_capabilities()  # + the harness's (root)
         self.on_clause = on_clause
         self.results: dict[str, ClauseResult] = {}
         for c in clauses:
-            missing = sorted(set(c.capabilities) - self.capabilities)
+            missing = sorted(set(c.capabilities) - usable)
             # until settled a clause reads as undecided, never as a provisional pass
             self.results[c.id] = ClauseResult(
                 c.id, str(c.level).upper(), NA if missing else UNDECIDED,
                 None if missing else "undecided: not every check covering it has run",
                 missing=missing)
         applicable = {cid for cid, r in self.results.items() if r.status != NA}
-        self.plan = plan_checks(spec, applicable, self.capabilities)
+        self.plan = plan_checks(spec, applicable, usable)
         self._covering = dict.fromkeys(applicable, 0)
         self._judged: set[str] = set()
         self._final: set[str] = set()
@@ -259,8 +264,7 @@ def judge_in_process(target: Any, workroot: Path, profile: str = "quick", level:
     the checks of those names (their clauses' other checks then leave them undecided)."""
     spec = spec if spec is not None else load_spec()
     started = time.monotonic()
-    verdicts = TargetVerdicts(spec, select_clauses(spec, level, patterns),
-                              effective_capabilities(target))
+    verdicts = TargetVerdicts(spec, select_clauses(spec, level, patterns), target.capabilities)
     for n, (check, ids) in enumerate(verdicts.plan):
         if checks is not None and check.name not in checks:
             outcome = CheckOutcome([], {}, 0.0, undecided=list(ids))

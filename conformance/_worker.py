@@ -25,11 +25,8 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
-from cachespec.spec._subject import effective_capabilities
-
 from . import _progress
 from ._engine import DEFAULT_SPEC, load_spec, run_check
-from cachespec.spec._replay import as_program
 
 
 def _configure_hypothesis() -> None:
@@ -81,10 +78,9 @@ def run_job(check: Any, target: Any, clauses: list[str], profile: str, workroot:
     outcome. The version a check changes is restored by the check itself (spec ``_guarded``)."""
 
     def violation(cid: str, error: str, counterexample: str | None, seconds: float) -> None:
-        # a standalone program (never truncated: a cut program does not run)
+        # already a standalone program: the engine made it one (never truncated)
         send(ev="violation", check=check.name, clause=cid, error=_short(error),
-             counterexample=as_program(check.name, target.name, cid, profile, counterexample),
-             seconds=seconds)
+             counterexample=counterexample, seconds=seconds)
 
     outcome = run_check(check, target, clauses, profile, workroot,
                         on_run=lambda ids: send(ev="run", check=check.name, clauses=ids),
@@ -123,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     _progress.instrument(target)
     threading.Thread(target=_heartbeat, args=(out, progress_file, threading.Event()),
                      daemon=True, name="cachespec-heartbeat").start()
-    out.send(ev="ready", capabilities=sorted(effective_capabilities(target)), pid=os.getpid())
+    out.send(ev="ready", capabilities=sorted(target.capabilities), pid=os.getpid())
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -36,6 +36,8 @@ def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
            "PYTEST_ADDOPTS": "-p no:cacheprovider"}  # leave nothing behind in examples/
     env.pop("PYTEST_XDIST_WORKER", None)
     env.pop("PYTEST_CURRENT_TEST", None)
+    if argv[0] == "pytest":  # this interpreter's pytest, wherever its script was installed
+        argv = [sys.executable, "-m", "pytest", *argv[1:]]
     return subprocess.run(argv, cwd=EXAMPLES, env=env, capture_output=True, text=True,
                           timeout=900)
 

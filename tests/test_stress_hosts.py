@@ -41,7 +41,8 @@ def _rendezvous(root, hosts=2):
 
 def test_slice(stress_slice):
     _rendezvous(stress_slice.root)
-    res = stress_slice.run(duration=2.0, procs=2, threads=2, keys=12)
+    res = stress_slice.run(duration=float(os.environ.get("SLICE_SECONDS", "2")), procs=2,
+                           threads=2, keys=int(os.environ.get("SLICE_KEYS", "12")))
     assert res.ops > 0
 '''
 
@@ -49,12 +50,15 @@ HOSTS = [f"popen//env:CACHESPEC_STRESS_HOST=host-a",
          f"popen//env:CACHESPEC_STRESS_HOST=host-b//env:CACHESPEC_STRESS_SKEW_NS={SKEW_NS}"]
 
 
-def _run_two_hosts(tmp_path: Path, target: str, *extra: str) -> tuple[int, str]:
+def _run_two_hosts(tmp_path: Path, target: str, *extra: str, seconds: float = 2.0,
+                   keys: int = 12) -> tuple[int, str]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
     shutil.copy(HERE / "stress_mutants.py", tmp_path / "stress_mutants.py")
     (tmp_path / "test_slices.py").write_text(SLICES)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_XDIST", "CACHESPEC_STRESS_"))}
+    env.update(SLICE_SECONDS=str(seconds), SLICE_KEYS=str(keys))
     tx = [arg for spec in HOSTS for arg in ("--tx", spec)]
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--dist", "each", *tx,
@@ -95,8 +99,16 @@ def test_reference_passes_across_skewed_hosts(tmp_path: Path,
 
 
 def test_a_cache_wrong_only_across_hosts_fails_the_session(tmp_path: Path) -> None:
-    code, out = _run_two_hosts(tmp_path, "stress_mutants:MissMemo")
-    assert "2 passed" in out, out  # each host's slice on its own sees nothing wrong
+    # Few keys and longer slices, so a key missed on one host, inserted by the other and met
+    # again by the first comes up many times. Whether it does is up to the two hosts' schedules
+    # (this is a stress run, not an enumeration), so up to three sessions are run: the verdict
+    # is sound either way (the reference is clean in every run), only the catch can need another.
+    for attempt in range(3):
+        code, out = _run_two_hosts(tmp_path / f"run{attempt}", "stress_mutants:MissMemo",
+                                   seconds=4.0, keys=4)
+        assert "2 passed" in out, out  # each host's slice on its own sees nothing wrong
+        if code == 1:
+            break
     assert code == 1, out
     assert "merged check of" in out and "stale-read" in out, out
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cachespec.conformance.mutants._disk import *  # noqa: F401,F403 - the importable names
-from cachespec.conformance.mutants._disk import __all__ as _disk_names
+from cachespec.conformance.mutants._disk import __all__ as _disk_core_names
+from cachespec.conformance.mutants._disk_faults import *  # noqa: F401,F403
+from cachespec.conformance.mutants._disk_faults import __all__ as _disk_fault_names
 from cachespec.conformance.mutants._loaders import *  # noqa: F401,F403
 from cachespec.conformance.mutants._loaders import __all__ as _loader_names
 from cachespec.conformance.mutants._memory import *  # noqa: F401,F403
 from cachespec.conformance.mutants._memory import __all__ as _memory_names
 
 MODULE = __name__
+_disk_names = [*_disk_core_names, *_disk_fault_names]
 
 #: the correct implementations every check must pass (the mutants' controls)
 CONTROLS: tuple[str, ...] = ("reference-memory", "reference-disk")

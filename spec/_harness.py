@@ -18,7 +18,6 @@ from hypothesis import reporting, settings
 from hypothesis.errors import FlakyReplay, FlakyStrategyDefinition
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
-from ._subject import Target, rebuild_target
 
 
 @dataclass(frozen=True)
@@ -243,10 +242,6 @@ def _program(e: BaseException, printed: list[str]) -> str:
 
 def error_name(e: BaseException) -> str:
     return f"{type(e).__name__}: {str(e)[:200]}"
-
-
-def is_cache_error(target: Target, e: BaseException) -> bool:
-    return isinstance(e, target.error_type)
 
 
 @contextmanager

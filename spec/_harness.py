@@ -19,7 +19,6 @@ from hypothesis.errors import FlakyReplay, FlakyStrategyDefinition
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 
-
 @dataclass(frozen=True)
 class Violation:
     """A clause the target broke, why, and how to replay it (None if not replayable)."""

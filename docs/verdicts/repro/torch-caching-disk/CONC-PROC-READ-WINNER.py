@@ -1,47 +1,45 @@
-"""The insert race of _OnDiskCacheImpl across processes (see CONC-PROC-ONE-WINNER) also breaks
-reads: a process that takes a just-created, still empty entry file for a stale one unlinks it
-and writes its own, so after the race the processes do not agree on one value, and a reader can
-get None or a truncated value for a key whose insert returned True. torch's interface calls
-insert and get without the directory lock, so compile workers sharing the disk cache can see
-different, or missing, entries for the same key. Each process here inserts its own value and
-then reads the key back; the snippet stops at the first race where the reads disagree with a
-single value.
+"""The insert race of _OnDiskCacheImpl across processes also breaks reads: a process whose get
+runs while another process's insert has created the entry file but not yet written it takes
+the empty file for a stale entry and unlinks it. The writer then fills the unlinked file and
+its insert returns True, yet from then on every process, the writer included, reads None.
+Process A here pauses right after creating its file (it traces itself, the way a descheduled
+worker would stop there) while this process gets the key. torch's interface calls insert and
+get without the directory lock, so compile workers sharing the disk cache can lose an entry
+that was reported inserted, and recompile it again and again.
 """
-import multiprocessing as mp
+import subprocess
+import sys
 import tempfile
 
 from torch._inductor.runtime.caching.implementations import _OnDiskCacheImpl
 
+WRITER_A = """
+import inspect, sys
+from torch._inductor.runtime.caching.implementations import _OnDiskCacheImpl
+lines, first = inspect.getsourcelines(_OnDiskCacheImpl.insert)
+HEADER = first + next(i for i, l in enumerate(lines) if "self._write_version_header(w_fp)" in l)
+def tracer(frame, event, arg):
+    if (frame.f_code is _OnDiskCacheImpl.insert.__code__ and event == "line"
+            and frame.f_lineno == HEADER):
+        print("created", flush=True)  # the file exists, still empty
+        sys.stdin.readline()  # pause until told to go on
+    return tracer
+impl = _OnDiskCacheImpl(sys.argv[1])
+sys.settrace(tracer)
+inserted = impl.insert("key", b"A")
+sys.settrace(None)
+print(inserted, impl.get("key"), flush=True)
+"""
 
-def insert_then_get(tmp: str, key: str, n: int, barrier, results) -> None:
-    impl = _OnDiskCacheImpl(tmp)
-    barrier.wait()
-    try:
-        won = impl.insert(key, b"%d" % n * 100_000)
-        hit = impl.get(key)
-        results.put((n, won, None if hit is None else hit.value))
-    except OSError:
-        results.put((n, None, None))
-
-
-if __name__ == "__main__":
-    ctx = mp.get_context("fork")
-    with tempfile.TemporaryDirectory() as tmp:
-        for attempt in range(200):
-            barrier, results = ctx.Barrier(6), ctx.Queue()
-            procs = [ctx.Process(target=insert_then_get,
-                                 args=(tmp, f"key-{attempt}", n, barrier, results))
-                     for n in range(6)]
-            for p in procs:
-                p.start()
-            got = [results.get(timeout=60) for _ in procs]
-            for p in procs:
-                p.join()
-            reads = {value for _, _, value in got}
-            if None in reads or len(reads) > 1:  # a miss after the race, or disagreeing reads
-                print("after an insert race between 6 processes, their reads of the key do not "
-                      "all return one winner's value")
-                print("DEVIATION REPRODUCED")
-                raise SystemExit(0)
-    print("every race had one winner that every process read")
-    raise SystemExit(1)
+with tempfile.TemporaryDirectory() as tmp:
+    a = subprocess.Popen([sys.executable, "-c", WRITER_A, tmp], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    assert a.stdout.readline().strip() == "created"
+    during = _OnDiskCacheImpl(tmp).get("key")
+    a_says = a.communicate("go\n", timeout=120)[0].strip()
+    after = _OnDiskCacheImpl(tmp).get("key")
+    print(f"get during A's insert: {during} | A: insert, get -> {a_says} | get after: {after}")
+    if a_says == "True None" and after is None:
+        print("DEVIATION REPRODUCED")
+        raise SystemExit(0)
+raise SystemExit(1)

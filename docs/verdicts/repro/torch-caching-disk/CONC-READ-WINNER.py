@@ -1,42 +1,49 @@
-"""A get of _OnDiskCacheImpl that runs while an insert of the same key is writing sees a file
-that is empty or holds only part of the value. An empty file fails the version check, so get
-unlinks it as "stale" and returns None; the writer keeps writing into the unlinked file and its
-insert returns True, yet the entry is gone. A partly written file passes the check and get
-returns a Hit with truncated bytes. torch's interface takes no lock around get or insert, so a
-process reading the disk cache while another populates it can lose entries or unpickle a
-truncated payload. Publishing entries atomically (temporary file + rename) avoids both.
+"""A get of _OnDiskCacheImpl that runs during an insert race can destroy the winner's entry:
+while the insert is between creating its file (open(path, "xb")) and writing the version
+header, get finds an empty file, takes it for a stale entry, unlinks it and returns None. The
+writer then fills the unlinked file and its insert returns True, yet after the race get returns
+None instead of the winner's value. Here the insert is paused right after creating the file (a
+trace function, the way a thread switch or a slow disk would stop it). torch's interface calls
+get and insert without impl.lock(), so a thread that reads the disk cache while another
+populates it can make a freshly inserted entry vanish (see also CONC-NO-STALE-READ).
 """
+import inspect
+import sys
 import tempfile
 import threading
 
 from torch._inductor.runtime.caching.implementations import _OnDiskCacheImpl
 
-SIZE = 16 << 20
+lines, first = inspect.getsourcelines(_OnDiskCacheImpl.insert)
+HEADER = first + next(i for i, l in enumerate(lines) if "self._write_version_header(w_fp)" in l)
+created, resume, result = threading.Event(), threading.Event(), []
+
+
+def tracer(frame, event, arg):
+    if frame.f_code is _OnDiskCacheImpl.insert.__code__ and event == "line" \
+            and frame.f_lineno == HEADER:
+        created.set()  # the file exists, still empty; pause before writing it
+        resume.wait()
+    return tracer
+
+
+def writer(impl: _OnDiskCacheImpl) -> None:
+    sys.settrace(tracer)
+    result.append(impl.insert("key", b"value"))
+    sys.settrace(None)
+
 
 with tempfile.TemporaryDirectory() as tmp:
     impl = _OnDiskCacheImpl(tmp)
-    for attempt in range(50):
-        key, seen, done = f"key-{attempt}", [], threading.Event()
-
-        def reader() -> None:
-            while not done.is_set():
-                hit = impl.get(key)
-                if hit is not None:
-                    seen.append(len(hit.value))
-
-        th = threading.Thread(target=reader)
-        th.start()
-        inserted = impl.insert(key, b"v" * SIZE)
-        done.set()
-        th.join()
-        after = impl.get(key)
-        partial = [n for n in seen if n != SIZE]
-        lost = inserted and after is None
-        if partial or lost:
-            # which of the two shows first varies from run to run
-            print("a get racing an insert returned truncated bytes, or unlinked the entry so "
-                  "that get returns None after insert returned True")
-            print("DEVIATION REPRODUCED")
-            raise SystemExit(0)
-print("no reader saw a partial or lost entry")
+    t = threading.Thread(target=writer, args=(impl,))
+    t.start()
+    created.wait()
+    during = impl.get("key")
+    resume.set()
+    t.join()
+    after = impl.get("key")
+    print("get during the insert:", during, "| insert returned:", result, "| get after:", after)
+    if result == [True] and after is None:
+        print("DEVIATION REPRODUCED")
+        raise SystemExit(0)
 raise SystemExit(1)

@@ -5,7 +5,7 @@ its insert returns True, yet from then on every process, the writer included, re
 Process A here pauses right after creating its file (it traces itself, the way a descheduled
 worker would stop there) while this process gets the key. torch's interface calls insert and
 get without the directory lock, so compile workers sharing the disk cache can lose an entry
-that was reported inserted, and recompile it again and again.
+that was reported inserted, and have to compile it again.
 """
 import subprocess
 import sys

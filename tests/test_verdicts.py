@@ -48,6 +48,16 @@ def _has(dist: str) -> bool:
     return V.package_version(dist) is not None
 
 
+#: the targets whose fresh verdict run and repro snippets spawn torch-importing processes by
+#: the dozen (about 5 minutes of CPU together): opt-in soaks (``pytest --soak``) so the default
+#: suite stays within its budget; ``python tools/verdicts.py --check-only`` checks them all
+HEAVY = ("torch-disk", "torch-caching-disk")
+
+
+def _weight(target: str) -> list[pytest.MarkDecorator]:
+    return [pytest.mark.soak] if target in HEAVY else []
+
+
 def _needs(target: str) -> pytest.MarkDecorator:
     dist = V.VERDICT_TARGETS[target][0]
     return pytest.mark.skipif(not _has(dist), reason=f"{dist} is not installed")
@@ -202,7 +212,8 @@ def test_repro_is_standalone_and_documented(path: Path) -> None:
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("path", REPROS, ids=[f"{p.parent.name}/{p.stem}" for p in REPROS])
+@pytest.mark.parametrize("path", [pytest.param(p, marks=_weight(p.parent.name)) for p in REPROS],
+                         ids=[f"{p.parent.name}/{p.stem}" for p in REPROS])
 def test_repro_still_shows_the_deviation(path: Path) -> None:
     target = path.parent.name
     dist = V.VERDICT_TARGETS[target][0]
@@ -215,7 +226,8 @@ def test_repro_still_shows_the_deviation(path: Path) -> None:
 # -- a fresh run agrees with the committed reports ------------------------------------------
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
-@pytest.mark.parametrize("target", [pytest.param(t, marks=_needs(t)) for t in V.VERDICT_TARGETS])
+@pytest.mark.parametrize("target", [pytest.param(t, marks=[_needs(t), *_weight(t)])
+                                    for t in V.VERDICT_TARGETS])
 def test_fresh_quick_run_has_the_committed_violations(target: str) -> None:
     (v,) = V.collect([target], "quick")
     assert v.error is None, v.error

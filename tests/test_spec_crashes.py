@@ -88,7 +88,10 @@ def test_torch_disk_crash_clauses_are_found_at_quick(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     found = _found(_run("torch-disk", "crash-writer", tmp_path))
     assert {"CRASH-ATOMIC", "CRASH-RECOVER"} <= set(found)
-    assert "_inductor/cache.py:" in found["CRASH-ATOMIC"].counterexample
+    # named by its crash point: a line of torch's insert, or the write cut at a byte offset
+    # (both are enumerated in every run; whichever is tried first is reported)
+    cex = found["CRASH-ATOMIC"].counterexample
+    assert "_inductor/cache.py:" in cex or "cut by RLIMIT_FSIZE" in cex, cex
 
 
 @pytest.mark.slow

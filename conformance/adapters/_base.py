@@ -30,6 +30,9 @@ processes rebuild targets by name.
 from __future__ import annotations
 
 import inspect
+import json
+import os
+import sys
 import tempfile
 from abc import ABCMeta
 from collections.abc import Iterator
@@ -192,6 +195,12 @@ def _declares(cls: type, hook: str) -> bool:
     return getattr(cls, hook, None) is not getattr(Adapter, hook, None)
 
 
+#: the probe's answers, inherited by child processes (which rebuild the target by name): a
+#: child killed on purpose (a crash check, the stress kill fault) must not die mid-probe and
+#: leave its scratch directory behind, so children reuse what their parent proved
+_PROBED_ENV = "CACHESPEC_FILES_PROBED"
+
+
 def _one_file_per_entry(adapter: Adapter) -> bool:
     """The FILES probe: fresh inserts into a scratch directory each add one regular file.
     FILES is granted on this proof (or a declared entry_files hook), never on a claim alone."""
@@ -199,15 +208,37 @@ def _one_file_per_entry(adapter: Adapter) -> bool:
     from cachespec.spec._damage import probe_entry_files
     from cachespec.spec._harness import outcome
 
+    try:
+        known = json.loads(os.environ.get(_PROBED_ENV) or "{}")
+    except ValueError:
+        known = {}
+    key = _probe_key(adapter)
+    if key in known:
+        return bool(known[key])
     with tempfile.TemporaryDirectory(prefix="cachespec-files-probe-") as tmp:
         subject = outcome(lambda: adapter.open(Path(tmp)))
         if isinstance(subject, BaseException):
             return False
         try:
-            return probe_entry_files(subject, value_of(frozenset(adapter.capabilities), 9, 64)) \
-                is None
+            proved = probe_entry_files(
+                subject, value_of(frozenset(adapter.capabilities), 9, 64)) is None
         finally:
             outcome(subject.close)
+    known[key] = proved
+    os.environ[_PROBED_ENV] = json.dumps(known)
+    return proved
+
+
+def _probe_key(adapter: Adapter) -> str:
+    """The target's name and the file (and its mtime) that defines the cache: the same name
+    in another test's directory, or after an edit, is probed again."""
+    cls = getattr(adapter, "cls", type(adapter))
+    path = getattr(sys.modules.get(getattr(cls, "__module__", "")), "__file__", None) or ""
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except OSError:
+        stamp = 0
+    return f"{adapter.name}@{path}:{stamp}"
 
 
 def _missing_hooks(cls: type, capabilities: frozenset[str]) -> str:

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from contextlib import contextmanager
@@ -312,3 +313,49 @@ def scaled(seconds: float) -> float:
     except OSError:
         load = 1.0
     return seconds * min(max(load, 1.0), 10.0)
+
+
+# -- is a racing thread blocked, or only slow? ------------------------------------------
+def _cpu_and_state(ident: int) -> tuple[float, str] | None:
+    """(CPU seconds used, scheduler state letter) of a thread of this process, or None where
+    Linux's per-thread clocks or /proc are not available."""
+    try:
+        cpu = time.clock_gettime(time.pthread_getcpuclockid(ident))
+        native = NATIVE_IDS.get(ident)
+        if native is None:
+            return None
+        with open(f"/proc/self/task/{native}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0].decode()
+        return cpu, state
+    except (AttributeError, OSError, ValueError, IndexError):
+        return None
+
+
+NATIVE_IDS: dict[int, int] = {}  #: threading ident -> kernel thread id, filled by the racers
+
+
+def wait_unless_blocked(done: threading.Event, ids: list[int], grace: float,
+                         every: float = 0.02) -> bool:
+    """Wait for ``done``; False once thread B is *blocked* (on a lock the paused racer holds).
+
+    B counts as blocked only after ``grace`` seconds AND while it is asleep in the kernel using
+    almost no CPU (a lock wait, or a polling lock's sleeps). A B that is merely slow on a loaded
+    machine is running or runnable, so it is waited for: the schedule, and so the verdict, does
+    not depend on machine load. Where threads' clocks or /proc cannot be read, ``grace`` alone
+    decides."""
+    while not ids:  # B is starting: it names itself first thing
+        if done.wait(0.001):
+            return True
+    if _cpu_and_state(ids[0]) is None:
+        return done.wait(grace)
+    started = time.monotonic()
+    last = _cpu_and_state(ids[0])
+    while not done.wait(every):
+        now = _cpu_and_state(ids[0])
+        if now is None or last is None:
+            return done.wait(grace)
+        asleep = now[1] in ("S", "D") and now[0] - last[0] < every / 10
+        last = now
+        if asleep and time.monotonic() - started >= grace:
+            return False
+    return True

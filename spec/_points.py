@@ -31,10 +31,15 @@ _FS_EVENTS = frozenset({
     "shutil.rmtree", "os.fsync",
 })
 
-_HERE = os.path.dirname(os.path.abspath(__file__))  # the spec itself is never a point
+_HERE = os.path.realpath(os.path.dirname(os.path.abspath(__file__))) + os.sep  # never a point
 _SKIP_PREFIXES = tuple(
     {os.path.realpath(p) + os.sep for p in (sysconfig.get_paths()["stdlib"],
-                                             sysconfig.get_paths()["platstdlib"], _HERE)}
+                                             sysconfig.get_paths()["platstdlib"])}
+)
+#: installed packages are the cache's libraries, never the standard library, even where a
+#: venv's "platstdlib" (``<venv>/lib/python3.X``) contains its site-packages
+_SITE_PREFIXES = tuple(
+    {os.path.realpath(sysconfig.get_paths()[k]) + os.sep for k in ("purelib", "platlib")}
 )
 #: infrastructure that is neither the cache nor its I/O
 _SKIP_PARTS = (f"{os.sep}hypothesis{os.sep}", f"{os.sep}_pytest{os.sep}",
@@ -49,7 +54,8 @@ def is_target_code(filename: str) -> bool:
     hit = _code_cache.get(filename)
     if hit is None:
         real = os.path.realpath(filename) if not filename.startswith("<") else filename
-        hit = not (filename.startswith("<") or real.startswith(_SKIP_PREFIXES)
+        stdlib = real.startswith(_SKIP_PREFIXES) and not real.startswith(_SITE_PREFIXES)
+        hit = not (filename.startswith("<") or real.startswith(_HERE) or stdlib
                    or any(part in real for part in _SKIP_PARTS))
         _code_cache[filename] = hit
     return hit

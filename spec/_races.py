@@ -22,7 +22,8 @@ from ._subject import RICH_VALUES, Subject, Target
 
 from ._compare import show, strict_equal
 from ._harness import (
-    Violation, Violations, error_name, fast_switching, new_dir, scaled,
+    NATIVE_IDS, Violation, Violations, error_name, fast_switching, new_dir, scaled,
+    wait_unless_blocked,
 )
 from ._points import Points, choose
 from ._profiles import get_budget
@@ -283,7 +284,7 @@ def _schedule(v: Violations, subject: Subject, caps: frozenset[str], k: int, cou
     _racer_b = racer_b
 
     def racer_b() -> None:  # noqa: F811 - the same racer, telling the main thread who it is
-        _NATIVE_IDS[threading.get_ident()] = threading.get_native_id()
+        NATIVE_IDS[threading.get_ident()] = threading.get_native_id()
         b_ids.append(threading.get_ident())
         _racer_b()
 
@@ -294,7 +295,7 @@ def _schedule(v: Violations, subject: Subject, caps: frozenset[str], k: int, cou
             gate.set()
             return _stuck(v, log, what)
     tb.start()
-    waited = not _wait_unless_blocked(b_ops, b_ids, grace) and paused.is_set()
+    waited = not wait_unless_blocked(b_ops, b_ids, grace) and paused.is_set()
     gate.set()
     header = f"{what} ({where[0]}); thread 1 runs {b_ops_text}" + (
         f" (it waited for thread 0: not done after {grace:.2f} s, {_GRACE_FACTOR}x its "
@@ -302,51 +303,6 @@ def _schedule(v: Violations, subject: Subject, caps: frozenset[str], k: int, cou
     if not log.finish([ta, tb]):
         return _stuck(v, log, header)
     judge_history(v, log.events, [key], 2, header, _final(log, subject, [key]))
-    return True
-
-
-def _cpu_and_state(ident: int) -> tuple[float, str] | None:
-    """(CPU seconds used, scheduler state letter) of a thread of this process, or None where
-    Linux's per-thread clocks or /proc are not available."""
-    try:
-        cpu = time.clock_gettime(time.pthread_getcpuclockid(ident))
-        native = _NATIVE_IDS.get(ident)
-        if native is None:
-            return None
-        with open(f"/proc/self/task/{native}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0].decode()
-        return cpu, state
-    except (AttributeError, OSError, ValueError, IndexError):
-        return None
-
-
-_NATIVE_IDS: dict[int, int] = {}  #: threading ident -> kernel thread id, filled by the racers
-
-
-def _wait_unless_blocked(done: threading.Event, ids: list[int], grace: float,
-                         every: float = 0.02) -> bool:
-    """Wait for ``done``; False once thread B is *blocked* (on a lock the paused racer holds).
-
-    B counts as blocked only after ``grace`` seconds AND while it is asleep in the kernel using
-    almost no CPU (a lock wait, or a polling lock's sleeps). A B that is merely slow on a loaded
-    machine is running or runnable, so it is waited for: the schedule, and so the verdict, does
-    not depend on machine load. Where threads' clocks or /proc cannot be read, ``grace`` alone
-    decides."""
-    while not ids:  # B is starting: it names itself first thing
-        if done.wait(0.001):
-            return True
-    if _cpu_and_state(ids[0]) is None:
-        return done.wait(grace)
-    started = time.monotonic()
-    last = _cpu_and_state(ids[0])
-    while not done.wait(every):
-        now = _cpu_and_state(ids[0])
-        if now is None or last is None:
-            return done.wait(grace)
-        asleep = now[1] in ("S", "D") and now[0] - last[0] < every / 10
-        last = now
-        if asleep and time.monotonic() - started >= grace:
-            return False
     return True
 
 

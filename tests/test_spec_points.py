@@ -79,3 +79,19 @@ def test_only_one_tracer_per_process() -> None:
 ])
 def test_choose(count: int, budget: int, prefer: tuple[int, ...], want: list[int]) -> None:
     assert choose(count, budget, prefer) == want
+
+
+def test_installed_packages_are_target_code_even_inside_a_venvs_lib_dir() -> None:
+    # in a venv, sysconfig's "platstdlib" is <venv>/lib/python3.X, which holds site-packages:
+    # an installed cache (torch, diskcache) must still be traced, the stdlib must not
+    import sysconfig
+
+    import filelock
+
+    from cachespec.spec._points import is_target_code
+
+    assert is_target_code(filelock.__file__)
+    assert not is_target_code(threading.__file__)
+    assert not is_target_code(Points.__init__.__code__.co_filename)
+    site = sysconfig.get_paths()["purelib"]
+    assert is_target_code(f"{site}/somecache/core.py")

@@ -100,6 +100,11 @@ class WorkerSession:
             paths.append(env["PYTHONPATH"])
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
         env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(self.root / ".hypothesis")
+        # the worker's (and its children's) temporary files live in this session's root,
+        # which close() removes: a worker killed for hanging cannot leave any behind
+        scratch = self.root / "tmp"
+        scratch.mkdir(mode=0o700, exist_ok=True)
+        env["TMPDIR"] = str(scratch)
         env.setdefault("PYTHONHASHSEED", "0")  # runs are reproducible from the report
         workroot = self.root / "work"
         workroot.mkdir(exist_ok=True)

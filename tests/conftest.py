@@ -24,6 +24,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or os.environ.get(_SCRATCH):
         return
     scratch = tempfile.mkdtemp(prefix="cachespec-suite-")
+    os.chmod(scratch, 0o755)  # other users' processes (the trust repros drop to uid 65534) pass through
     os.environ[_SCRATCH] = os.environ["TMPDIR"] = scratch
     tempfile.tempdir = None  # recomputed from TMPDIR on next use
     config.stash[_KEY] = scratch

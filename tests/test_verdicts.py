@@ -226,6 +226,7 @@ def test_repro_still_shows_the_deviation(path: Path) -> None:
 # -- a fresh run agrees with the committed reports ------------------------------------------
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
+@pytest.mark.soak  # every target's full check run: `pytest --soak` or tools/verdicts.py --check-only
 @pytest.mark.parametrize("target", [pytest.param(t, marks=[_needs(t), *_weight(t)])
                                     for t in V.VERDICT_TARGETS])
 def test_fresh_quick_run_has_the_committed_violations(target: str) -> None:

@@ -97,6 +97,7 @@ class StressSlice:
     name: str
     target: str
     soak: bool
+    calls: int = 0  #: slices run so far: each gets its own history files
 
     @property
     def root(self) -> Path:
@@ -104,16 +105,29 @@ class StressSlice:
 
     def run(self, *, duration: float = 5.0, procs: int = 2, threads: int = 2, faults: str = "",
             keys: int = 32, sizes: Any = None, stuck_timeout: float = 10.0, seed: int = 0,
-            target: str | None = None) -> StressResult:
+            target: str | None = None, mix: str | None = None,
+            key_epoch: float | None = None) -> StressResult:
+        """One slice; ``mix`` (``"get=1"``) and ``key_epoch`` (0: the same keys throughout)
+        let a test run phases that depend on each other, e.g. one host writes, then another
+        reads what it wrote, with no luck in whether their ops meet."""
         from cachespec.stress._faults import parse_faults
+        from cachespec.stress._workload import parse_mix
 
-        workload = Workload(keys=keys, seed=seed, **({"sizes": sizes} if sizes else {}))
+        extra: dict[str, Any] = {"sizes": sizes} if sizes else {}
+        if mix is not None:
+            extra["mix"] = parse_mix(mix)
+        if key_epoch is not None:
+            extra["epoch"] = key_epoch
+        workload = Workload(keys=keys, seed=seed, **extra)
         worker = getattr(self.config, "workerinput", {}).get("workerid", "main")
+        self.calls += 1
+        # A second slice of one test must not overwrite the first one's history files.
+        suffix = "" if self.calls == 1 else f"-r{self.calls}"
         cfg = StressConfig(
             target=target or self.target, procs=procs, threads=threads, duration=duration,
             workload=workload, faults=parse_faults(faults), storage=self.root / "cache",
             history_dir=self.root / "history", stuck_timeout=stuck_timeout, seed=seed,
-            tag=f"{worker}-{self.name}", check=False)
+            tag=f"{worker}-{self.name}{suffix}", check=False)
         return run_stress(cfg)
 
 

@@ -6,6 +6,7 @@ skew; ``MissMemo``, a cache that is wrong only across hosts, fails the session."
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,43 +23,52 @@ from cachespec.stress._workload import Workload
 HERE = Path(__file__).resolve().parent
 SKEW_NS = 3600 * 10**9  # host-b's clock reads one hour more than host-a's
 
-# --dist each: every gateway (host) runs the slice. The rendezvous makes the two hosts' slices
-# run at the same time (a poll for a condition, not a sleep that hopes for one).
+# --dist each: every gateway (host) runs the slice. The slices run in phases, each host's part
+# of a phase chosen by PHASES (host -> one mix per phase, "" = sit this phase out), with a
+# barrier between phases (a poll for the other host, not a sleep that hopes for it). So what one
+# host reads of the other's writes is arranged, not left to how the two schedules happen to meet.
 SLICES = '''
+import json
 import os
 import time
 
 
-def _rendezvous(root, hosts=2):
-    here = root / "rendezvous"
+def _barrier(root, phase, hosts=2):
+    here = root / "barrier" / str(phase)
     here.mkdir(parents=True, exist_ok=True)
     (here / os.environ["CACHESPEC_STRESS_HOST"]).touch()
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 120  # a harness guard (the other host died), not a verdict
     while len(list(here.iterdir())) < hosts:
         assert time.monotonic() < deadline, "the other host never arrived"
         time.sleep(0.02)
 
 
 def test_slice(stress_slice):
-    _rendezvous(stress_slice.root)
-    res = stress_slice.run(duration=float(os.environ.get("SLICE_SECONDS", "2")), procs=2,
-                           threads=2, keys=int(os.environ.get("SLICE_KEYS", "12")))
-    assert res.ops > 0
+    phases = json.loads(os.environ["SLICE_PHASES"])[os.environ["CACHESPEC_STRESS_HOST"]]
+    for n, mix in enumerate(phases):
+        _barrier(stress_slice.root, n)
+        if mix:
+            res = stress_slice.run(duration=float(os.environ["SLICE_SECONDS"]), procs=2,
+                                   threads=2, keys=int(os.environ["SLICE_KEYS"]), mix=mix,
+                                   key_epoch=0, seed=n)
+            assert res.ops > 0
 '''
+
+WRITE, READ, BOTH = "insert=1", "get=1", "get=4,insert=3,get_async=2,insert_async=1"
 
 HOSTS = [f"popen//env:CACHESPEC_STRESS_HOST=host-a",
          f"popen//env:CACHESPEC_STRESS_HOST=host-b//env:CACHESPEC_STRESS_SKEW_NS={SKEW_NS}"]
 
 
-def _run_two_hosts(tmp_path: Path, target: str, *extra: str, seconds: float = 2.0,
-                   keys: int = 12) -> tuple[int, str]:
+def _run_two_hosts(tmp_path: Path, target: str, phases: dict[str, list[str]], *extra: str,
+                   seconds: float = 1.0, keys: int = 12) -> tuple[int, str]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
     shutil.copy(HERE / "stress_mutants.py", tmp_path / "stress_mutants.py")
     (tmp_path / "test_slices.py").write_text(SLICES)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_XDIST", "CACHESPEC_STRESS_"))}
-    env.update(SLICE_SECONDS=str(seconds), SLICE_KEYS=str(keys))
+    env.update(SLICE_SECONDS=str(seconds), SLICE_KEYS=str(keys), SLICE_PHASES=json.dumps(phases))
     tx = [arg for spec in HOSTS for arg in ("--tx", spec)]
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--dist", "each", *tx,
@@ -75,7 +85,12 @@ def _one_clock(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_reference_passes_across_skewed_hosts(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = _run_two_hosts(tmp_path, "reference-disk", "--stress-keep")
+    # host-b writes every key first, then both hosts share the cache: host-a reads what host-b
+    # wrote (its recorded times an hour "later"), so one clock for both would see reads before
+    # their writes; the per-host rules must not.
+    code, out = _run_two_hosts(tmp_path, "reference-disk", {"host-a": ["", BOTH],
+                                                            "host-b": [WRITE, BOTH]},
+                               "--stress-keep")
     assert code == 0 and "2 passed" in out, out
     assert "on 2 host(s) (real time within each host only)" in out, out
     assert "cachespec stress: 0 violations" in out, out
@@ -99,16 +114,12 @@ def test_reference_passes_across_skewed_hosts(tmp_path: Path,
 
 
 def test_a_cache_wrong_only_across_hosts_fails_the_session(tmp_path: Path) -> None:
-    # Few keys and longer slices, so a key missed on one host, inserted by the other and met
-    # again by the first comes up many times. Whether it does is up to the two hosts' schedules
-    # (this is a stress run, not an enumeration), so up to three sessions are run: the verdict
-    # is sound either way (the reference is clean in every run), only the catch can need another.
-    for attempt in range(3):
-        code, out = _run_two_hosts(tmp_path / f"run{attempt}", "stress_mutants:MissMemo",
-                                   seconds=4.0, keys=4)
-        assert "2 passed" in out, out  # each host's slice on its own sees nothing wrong
-        if code == 1:
-            break
+    # host-a misses every key (MissMemo memoizes the misses), host-b then inserts them all, and
+    # host-a comes back: its inserts lose (the key is there) and its gets still miss. Each
+    # host's slices alone see nothing wrong; the merged check of the session must.
+    code, out = _run_two_hosts(tmp_path, "stress_mutants:MissMemo",
+                               {"host-a": [READ, "", BOTH], "host-b": ["", WRITE, ""]}, keys=4)
+    assert "2 passed" in out, out  # each host's slices on their own see nothing wrong
     assert code == 1, out
     assert "merged check of" in out and "stale-read" in out, out
 

@@ -23,6 +23,7 @@ from cachespec.spec._subject import (
     ALL_CAPABILITIES, ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, PERSISTENT, PROCESSES,
     RICH_VALUES, THREADS, TYPED_KEYS, VERSION, Subject, Target, TargetError,
 )
+from cachespec.spec._limits import Limits
 from ._targets import (
     BUILTIN_TARGETS, ENTRY_POINT_GROUP, REFERENCE_TARGETS, TargetListing, list_targets,
     resolve_target,
@@ -53,7 +54,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ALL_CAPABILITIES", "ASYNC", "Adapter", "AdapterSubject", "BUILTIN_TARGETS", "CORE",
+    "ALL_CAPABILITIES", "ASYNC", "Adapter", "AdapterSubject", "BUILTIN_TARGETS", "CORE", "Limits",
     "ClauseResult", "ENTRY_POINT_GROUP", "ENV_LOADER", "FILES", "FILE_LOADER", "LOCK",
     "PERSISTENT", "PROCESSES", "REFERENCE_TARGETS", "RICH_VALUES", "Report", "STALL_TIMEOUTS",
     "Subject", "THREADS", "TYPED_KEYS", "Target", "TargetError", "TargetListing", "TargetReport",

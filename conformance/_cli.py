@@ -110,7 +110,9 @@ def cmd_targets(args: argparse.Namespace) -> int:
     width = max(len(r.name) for r in rows)
     for r in rows:
         if r.available:
-            print(f"{r.name:<{width}}  {', '.join(sorted(r.capabilities))}")
+            limits = r.limits.describe()
+            print(f"{r.name:<{width}}  {', '.join(sorted(r.capabilities))}"
+                  + (f"; limits: {limits}" if limits else ""))
         else:
             print(f"{r.name:<{width}}  unavailable: {r.error}")
         detail = r.description if r.source == "built-in" else f"{r.description} (from {r.source})"

@@ -17,6 +17,7 @@ from . import _progress
 from cachespec.spec._subject import Target, TargetError, register_resolver
 from ._target_args import has_args, resolve_with_args
 from ._torchshaped import TorchShapedTarget, load_object, torch_shaped
+from cachespec.spec._limits import NO_LIMITS, Limits, limits_of
 from .adapters._base import Adapter
 
 ENTRY_POINT_GROUP = "cachespec.targets"
@@ -56,14 +57,23 @@ def _import_builtin(path: str, name: str) -> Any:
                           f"({err}); {_install_hint(path)}") from err
 
 
+#: module or adapter path prefix -> the pip extra that installs what it wraps
+_EXTRAS = (("torch", "torch"), ("cachespec.conformance.adapters.torch", "torch"),
+           ("diskcache", "diskcache"), ("cachespec.conformance.adapters.diskcache", "diskcache"),
+           ("cachespec.conformance.adapters.cachelib", "cachelib"),
+           ("cachespec.conformance.adapters.sqlitedict", "sqlitedict"),
+           ("cachespec.conformance.adapters.lmdb", "lmdb"),
+           ("cachespec.conformance.adapters.redis", "redis"))
+
+
 def _install_hint(path: str) -> str:
-    if path.startswith("torch") or ".torch_caching" in path:
-        return "install it with pip install 'cachespec[torch]'"
-    if "diskcache" in path:
-        return "install it with pip install 'cachespec[diskcache]'"
+    for prefix, extra in _EXTRAS:
+        if path.startswith(prefix):
+            return f"install it with pip install 'cachespec[{extra}]'"
     return "reinstall cachespec (pip install -e .)"
 
 
+_FILE_DB = frozenset({"core", "persistent", "processes", "rich-values", "threads", "typed-keys"})
 _MEMORY = frozenset({"core", "env-loader", "file-loader", "rich-values", "threads", "typed-keys"})
 _DISK = frozenset({"async", "core", "files", "lock", "persistent", "processes", "rich-values",
                    "threads", "typed-keys", "version"})
@@ -79,6 +89,8 @@ class _Builtin:
     make: Callable[[str], Target]
     needs: tuple[str, ...]
     capabilities: frozenset[str]
+    limits: Limits = NO_LIMITS
+    path: str = ""  #: module:attr of an adapter (its unavailable() says why it cannot run here)
 
 
 _BUILTINS: dict[str, _Builtin] = {
@@ -117,6 +129,38 @@ _BUILTINS: dict[str, _Builtin] = {
         _adapter_target("cachespec.conformance.adapters.diskcache:DiskCacheAdapter"),
         ("diskcache",), frozenset({"core", "persistent", "processes", "rich-values", "threads",
                                    "typed-keys"})),
+    **{name: _Builtin(description, _adapter_target(path), needs, caps, limits, path)
+       for name, (description, path, needs, caps, limits) in {
+        "cachelib-fs": (
+            "cachelib.FileSystemCache(dir, threshold=0, default_timeout=0): add() as insert "
+            "(adapter)", "cachespec.conformance.adapters.cachelib:CachelibWriteOnce",
+            ("cachelib",), _FILE_DB | {"files"}, NO_LIMITS),
+        "cachelib-fs-defaults": (
+            "cachelib.FileSystemCache(dir) with its defaults (prunes above 500 entries, entries "
+            "expire after 300 s): add() as insert (adapter)",
+            "cachespec.conformance.adapters.cachelib:CachelibDefaults",
+            ("cachelib",), _FILE_DB | {"files"}, NO_LIMITS),
+        "sqlite3": (
+            "Python's sqlite3: one table in one file, INSERT OR IGNORE as insert (adapter)",
+            "cachespec.conformance.adapters.sqlite:SQLiteAdapter", (), _FILE_DB, NO_LIMITS),
+        "sqlitedict": (
+            "sqlitedict.SqliteDict(file, autocommit=True): `if key not in d: d[key] = value` "
+            "as insert (adapter)", "cachespec.conformance.adapters.sqlitedict:SqliteDictAdapter",
+            ("sqlitedict",), _FILE_DB, NO_LIMITS),
+        "lmdb": (
+            "lmdb.Environment(dir): put(overwrite=False) as insert (adapter)",
+            "cachespec.conformance.adapters.lmdb:LMDBAdapter", ("lmdb",), _FILE_DB,
+            Limits(max_key_bytes=511)),
+        "redis": (
+            "Redis SET NX on a redis-server (CACHESPEC_REDIS_URL, or one started on a unix "
+            "socket): SET NX as insert (adapter)", "cachespec.conformance.adapters.redis:RedisAdapter",
+            ("redis",), _FILE_DB, Limits(max_value_bytes=512 << 20)),
+        "torch-local-backend": (
+            "torch._inductor.remote_cache.LocalCacheBackend: _put as insert, _get as get "
+            "(adapter; a put-overwrite cache)",
+            "cachespec.conformance.adapters.torch_remote:LocalBackendAdapter", ("torch",),
+            frozenset({"core", "files", "persistent", "processes", "threads"}), NO_LIMITS),
+    }.items()},
 }
 
 BUILTIN_TARGETS: tuple[str, ...] = tuple(_BUILTINS)
@@ -194,6 +238,7 @@ class TargetListing:
     source: str  #: "built-in" or the distribution that registered the entry point
     capabilities: frozenset[str] = field(default_factory=frozenset)
     error: str | None = None
+    limits: Limits = NO_LIMITS
 
     @property
     def available(self) -> bool:
@@ -208,7 +253,7 @@ def _listing(name: str, description: str, source: str, make: Callable[[], Target
     except Exception as err:  # a broken third-party target must not break the listing
         return TargetListing(name, description, source, error=f"{type(err).__name__}: {err}")
     return TargetListing(name, description or getattr(target, "description", ""), source,
-                         frozenset(target.capabilities))
+                         frozenset(target.capabilities), limits=limits_of(target))
 
 
 def _missing_module(names: tuple[str, ...]) -> str | None:
@@ -227,8 +272,16 @@ def _builtin_listing(name: str, b: _Builtin) -> TargetListing:
     missing = _missing_module(b.needs)
     if missing is not None:
         return TargetListing(name, b.description, "built-in",
-                             error=f"cannot import {missing!r}; {_install_hint(b.description)}")
-    return TargetListing(name, b.description, "built-in", b.capabilities)
+                             error=f"cannot import {missing!r}; "
+                                   f"{_install_hint(b.path or b.description)}")
+    if b.path:  # an adapter module is light (it imports its library only when built)
+        try:
+            reason = _import_builtin(b.path, name).unavailable()
+        except TargetError as err:
+            reason = str(err)
+        if reason:
+            return TargetListing(name, b.description, "built-in", error=reason)
+    return TargetListing(name, b.description, "built-in", b.capabilities, limits=b.limits)
 
 
 def list_targets() -> list[TargetListing]:

@@ -25,6 +25,7 @@ from ._subject import (
     effective_capabilities, harness_capabilities, rebuild_target,
     register_resolver,
 )
+from ._limits import NO_LIMITS, Limits, limits_of, size_of
 
 _LAZY = {
     "CHECKS": "._checks", "Check": "._checks",
@@ -55,5 +56,5 @@ __all__ = [
     "CHECKS", "CLAUSES", "CheckResult", "FAMILIES", "PROFILE_NAMES", "TORCH_ASSERTIONS",
     "TORCH_NOT_ADOPTED", "Check", "Clause",
     "Violation", "get_clause", "get_profile", "profile_from_env", "render_markdown",
-    "as_program", "machine", "replay",
+    "as_program", "machine", "replay", "Limits", "NO_LIMITS", "limits_of", "size_of",
 ]

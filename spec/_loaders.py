@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
+from ._limits import limits_of
 from ._subject import TYPED_KEYS, Subject, Target
 
 from . import _strategies as strategies
@@ -172,7 +173,9 @@ class LoaderMachine(RuleBasedStateMachine):
 def make_loader_machine(target: Target, workdir: Path, enabled: frozenset[str], which: str
                         ) -> type[LoaderMachine]:
     caps = frozenset(target.capabilities)
-    keys_s, values_s = strategies.keys(caps), strategies.values(caps)
+    limits = limits_of(target)
+    keys_s = strategies.keys(caps).filter(limits.key_fits)
+    values_s = strategies.values(caps).filter(limits.value_fits)
     position = st.integers(0, 2**16)  #: where a bad or conflicting pair goes
 
     class EnvLoaderMachine(LoaderMachine):

@@ -21,6 +21,7 @@ from . import _strategies as strategies
 from ._bursts import BurstingCache
 from ._cache_model import ABSENT
 from ._compare import key_token, show, strict_equal
+from ._limits import NO_LIMITS, Limits, limits_of
 from ._subject import ASYNC, PERSISTENT, RICH_VALUES, THREADS, TYPED_KEYS, VERSION, Target
 
 
@@ -31,6 +32,7 @@ class CacheModelMachine(BurstingCache):
     replay_tour = False  #: True: the initialize step runs the tour (to replay a tour failure)
     big_size = 2 << 20  #: bytes of insert_big's value; set per run by size_big_values
     probe_seconds = 0.0  #: how long the tour's 64 KiB insert + get took
+    limits: Limits = NO_LIMITS  #: the target's declared limits: no key or value beyond them
 
     def __init__(self) -> None:
         super().__init__()
@@ -162,12 +164,18 @@ class CacheModelMachine(BurstingCache):
         type(self).probe_seconds = time.perf_counter() - started
         pairs = (strategies.DISTINCT_TYPED_PAIRS if TYPED_KEYS in caps
                  else strategies.DISTINCT_STR_PAIRS)
+        fits = self.limits.key_fits
         for n, (key, other) in enumerate(pairs):
-            self.scenario_distinct(n, key, other, value)
+            if fits(key) and fits(other):
+                self.scenario_distinct(n, key, other, value)
         for n, edge in enumerate(strategies.edge_values(caps)):
+            if not self.limits.value_fits(edge):
+                continue
             self.do_insert(n, f"tour-edge-value-{n}", edge)
             self.do_get(n, f"tour-edge-value-{n}")
         for n, key in enumerate(strategies.edge_keys(caps)):
+            if not fits(key):
+                continue  # beyond the store's declared key limit: its refusal is no bug
             self.do_insert(n, key, self.tagged(value, f"edge key {n}"))
             self.do_get(n, key)
         if TYPED_KEYS in caps:
@@ -194,8 +202,15 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
                        ) -> type[CacheModelMachine]:
     """The machine class for this target: strategies and rules follow its capabilities."""
     caps = frozenset(target.capabilities)
+    limits = limits_of(target)
     keys_s = strategies.keys(caps)
     values_s = strategies.values(caps)
+    pairs_s = strategies.distinct_pairs(caps)
+    if limits.max_key_bytes is not None:
+        keys_s = keys_s.filter(limits.key_fits)
+        pairs_s = pairs_s.filter(lambda pair: limits.key_fits(pair[0]) and limits.key_fits(pair[1]))
+    if limits.max_value_bytes is not None:
+        values_s = values_s.filter(limits.value_fits)
     instances = st.integers(0, 3)  #: which open instance an operation goes through
 
     class CacheMachine(CacheModelMachine):
@@ -224,7 +239,7 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
         def insert_twice(self, instance: int, key: Any, first: Any, second: Any) -> None:
             self.scenario_insert_twice(instance, key, first, second)
 
-        @rule(instance=instances, pair=strategies.distinct_pairs(caps), value=values_s)
+        @rule(instance=instances, pair=pairs_s, value=values_s)
         def distinct_keys(self, instance: int, pair: tuple[Any, Any], value: Any) -> None:
             self.scenario_distinct(instance, pair[0], pair[1], value)
 
@@ -300,6 +315,7 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
     CacheMachine.workdir = workdir
     CacheMachine.enabled = enabled
     CacheMachine.caps = caps
+    CacheMachine.limits = limits
     return CacheMachine
 
 
@@ -310,6 +326,7 @@ def size_big_values(machine: type[CacheModelMachine], examples: int, budget: flo
     target costs seconds here, not one slow insert per example."""
     per_byte = machine.probe_seconds / 65536
     size = 2 << 20 if per_byte <= 0 else min(int(budget / max(examples, 1) / per_byte), 2 << 20)
+    size = machine.limits.cap_value_size(size)
     machine.big_size = size if size >= 1 << 17 else 0
     return machine.big_size
 

@@ -94,6 +94,8 @@ class Target(Protocol):
     name: str  #: resolves back to an equal target with resolve_target(name), in any process
     capabilities: frozenset[str]
     error_type: type[BaseException]  #: the CacheError of the implementation
+    # Optional: ``limits``, a spec._limits.Limits of the largest key and value it accepts (read
+    # with limits_of(target); absent means none). Generated keys and values stay inside them.
 
     def open(self, storage: Path) -> Subject:
         """An instance storing under ``storage`` (ignored by in-memory targets)."""

@@ -203,7 +203,8 @@ def test_committed_report_matches_its_snippets_and_the_pinned_version(target: st
 def test_repro_is_standalone_and_documented(path: Path) -> None:
     tree = ast.parse(path.read_text())
     assert ast.get_docstring(tree), "the module docstring is the published assessment"
-    allowed = set(sys.stdlib_module_names) | {"torch", "diskcache"}
+    allowed = set(sys.stdlib_module_names) | {"torch", "diskcache", "cachelib", "sqlitedict",
+                                               "lmdb", "redis"}
     for node in ast.walk(tree):
         names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                  [node.module or ""] if isinstance(node, ast.ImportFrom) else [])

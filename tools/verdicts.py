@@ -56,6 +56,23 @@ VERDICT_TARGETS: dict[str, tuple[str, str]] = {
                  "`impl.lock()`, as torch's interfaces call them)"),
     "diskcache": ("diskcache", "`diskcache.Cache(directory)` with `add()` as insert "
                                "(through an adapter)"),
+    "cachelib-fs": ("cachelib", "`cachelib.FileSystemCache(dir, threshold=0, default_timeout=0)` "
+                                "(configured as a write-once cache: no pruning, no expiry) with "
+                                "`add()` as insert (through an adapter)"),
+    "cachelib-fs-defaults": ("cachelib", "`cachelib.FileSystemCache(dir)` with its defaults "
+                                         "(`threshold=500`, `default_timeout=300`) and `add()` as "
+                                         "insert (through an adapter)"),
+    "sqlite3": ("python", "Python's `sqlite3`: one table in one file, `INSERT OR IGNORE` as "
+                          "insert (through an adapter)"),
+    "sqlitedict": ("sqlitedict", "`sqlitedict.SqliteDict(file, autocommit=True)` with the "
+                                 "check-then-set its users write (`if key not in d: d[key] = "
+                                 "value`) as insert (through an adapter)"),
+    "lmdb": ("lmdb", "`lmdb.Environment(dir)` with `put(key, value, overwrite=False)` as insert "
+                     "(through an adapter)"),
+    "redis": ("redis", "`SET key value NX` through redis-py on a real redis-server (through an "
+                       "adapter)"),
+    "torch-local-backend": ("torch", "`torch._inductor.remote_cache.LocalCacheBackend` with "
+                                     "`_put` as insert and `_get` as get (through an adapter)"),
 }
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "verdicts"
 #: a repro prints this as its last line (and exits 0) when it still shows the deviation
@@ -149,6 +166,10 @@ class Verdicts:
 
 
 def package_version(dist: str) -> str | None:
+    if dist == "python":  # the standard library (sqlite3): the interpreter and SQLite versions
+        import sqlite3
+
+        return f"{sys.version.split()[0]} (SQLite {sqlite3.sqlite_version})"
     try:
         return version(dist)
     except PackageNotFoundError:

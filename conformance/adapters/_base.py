@@ -41,6 +41,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from cachespec.spec._limits import NO_LIMITS, Limits
 from cachespec.spec._subject import (
     ASYNC, CORE, ENV_LOADER, FILE_LOADER, FILES, LOCK, VERSION, Target, TargetError,
 )
@@ -67,6 +68,9 @@ class _AdapterMeta(ABCMeta):
     ``capabilities``) is only known then, and a bad one is a usage error (TargetError)."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        reason = cls.unavailable()  # type: ignore[attr-defined]
+        if reason:
+            raise TargetError(f"{cls.__module__}.{cls.__qualname__} is unavailable: {reason}")
         adapter = super().__call__(*args, **kwargs)
         adapter._validate()
         if FILES in adapter.capabilities and not _declares(type(adapter), "entry_files") \
@@ -92,6 +96,9 @@ class Adapter(metaclass=_AdapterMeta):
     description: str = ""
     capabilities: frozenset[str] = frozenset({CORE})
     error_type: type[BaseException]  #: the cache's CacheError; no default (see _validate)
+    #: the largest key and value the store accepts (LMDB: keys <= 511 bytes); the generators
+    #: keep inside them, so a store's documented refusal is never reported as a bug
+    limits: Limits = NO_LIMITS
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -112,6 +119,9 @@ class Adapter(metaclass=_AdapterMeta):
         if not (isinstance(err, type) and issubclass(err, BaseException)):
             raise TargetError(f"{where}.error_type is {err!r}, not an exception class; set it "
                               "to the exception class the cache raises for its failures")
+        if not isinstance(getattr(self, "limits", NO_LIMITS), Limits):
+            raise TargetError(f"{where}.limits is {self.limits!r}; set it to "
+                              "cachespec.conformance.Limits(max_key_bytes=..., max_value_bytes=...)")
         if err in (BaseException, Exception):
             raise TargetError(f"{where}.error_type is {err.__name__}, which every error is; "
                               "set it to the cache's own error class")
@@ -128,6 +138,12 @@ class Adapter(metaclass=_AdapterMeta):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} caps={sorted(self.capabilities)}>"
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why the cache cannot run on this machine (a server binary is missing, say), with
+        what to do about it; None when it can. Cheap: ``cachespec targets`` calls it."""
+        return None
 
     # -- hooks: core ---------------------------------------------------------------------
     def create(self, storage: Path | None) -> Any:

@@ -172,7 +172,7 @@ def test_index_has_a_row_per_target_and_a_column_per_family() -> None:
 
     text = V.render_index([_fake(KEY_EQUAL_SAME="fail"), _fake("diskcache")])
     rows = [line for line in text.splitlines() if line.startswith("| [")]
-    assert len(rows) == 2 and all(r.count("|") == len(FAMILIES) + 2 for r in rows)
+    assert len(rows) == 2 and all(r.count("|") == len(FAMILIES) + 3 for r in rows)  # + stress
     assert "[**KEY-EQUAL-SAME**](torch-memory.md#key-equal-same)" in rows[0]
 
 
@@ -183,6 +183,41 @@ def test_bad_input_is_a_usage_error(argv: list[str]) -> None:
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_index_and_readme_table_are_what_the_committed_reports_say() -> None:
+    every = [V.read_committed_verdicts(OUT / f"{t}.md") for t in V.VERDICT_TARGETS]
+    assert all(every), "every published target has a committed report"
+    index = V.render_index(every, OUT)
+    assert (OUT / "README.md").read_text() == index, "run `python tools/verdicts.py`"
+    readme = (ROOT / "README.md").read_text()
+    assert V.with_readme_table(readme, index) == readme, "README's table is stale: regenerate"
+    for v in every:  # the clause rows read back are the report's marker line, not a guess
+        committed = V.read_committed(OUT / f"{v.target}.md")
+        assert set(v.violated) == set(committed.violated)
+        assert len(v.clauses) == len(_fake().clauses)
+
+
+def test_stress_outcome_is_rendered_and_summarized(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("cachespec_tools_stress_verdicts",
+                                                  ROOT / "tools" / "stress_verdicts.py")
+    assert spec and spec.loader
+    S = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(S)
+    doc = S.summarize({"ops": 900, "errors": 2, "faults": {"kills": 3, "restarts": 3},
+                       "verdict": "violations", "notes": [],
+                       "violations": [{"clause": "CONC-ONE-WINNER", "kind": "two-winners",
+                                       "message": f"key k{i} at /tmp/cachespec-x/cache"}
+                                      for i in range(5)]}, "sqlitedict", "2.1.0")
+    assert doc["violations"] == [{"clause": "CONC-ONE-WINNER", "kind": "two-winners",
+                                  "count": 5, "examples": [f"key k{i} at <path>"
+                                                           for i in range(3)]}]
+    (tmp_path / "stress").mkdir()
+    (tmp_path / "stress" / "sqlitedict.json").write_text(__import__("json").dumps(doc))
+    text = "\n".join(V.render_stress(V.read_stress(tmp_path, "sqlitedict")))
+    assert "`cachespec stress sqlitedict --procs 4" in text and "**violations**" in text
+    assert "| `CONC-ONE-WINNER` | two-winners | 5 |" in text and "kills=3" in text
+    assert V.render_stress(V.read_stress(tmp_path, "lmdb")) == []
 
 
 # -- the committed reports and their snippets ----------------------------------------------

@@ -218,6 +218,18 @@ def test_stress_outcome_is_rendered_and_summarized(tmp_path: Path) -> None:
     assert "`cachespec stress sqlitedict --procs 4" in text and "**violations**" in text
     assert "| `CONC-ONE-WINNER` | two-winners | 5 |" in text and "kills=3" in text
     assert V.render_stress(V.read_stress(tmp_path, "lmdb")) == []
+    report = "# Verdicts\n\n## Every clause\n\nrows\n"
+    once = V.with_stress_section(report, doc)
+    assert once.startswith(report) and once.count("## Under stress") == 1
+    assert V.with_stress_section(once, doc) == once  # replaced, not appended again
+    assert V.with_stress_section(once, None) == report
+
+
+@pytest.mark.parametrize("target", list(V.VERDICT_TARGETS))
+def test_committed_report_shows_the_recorded_stress_outcome(target: str) -> None:
+    text = (OUT / f"{target}.md").read_text()
+    assert V.with_stress_section(text, V.read_stress(OUT, target)) == text, \
+        "run `python tools/stress_verdicts.py --target T` (or tools/verdicts.py) again"
 
 
 # -- the committed reports and their snippets ----------------------------------------------

@@ -99,8 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         path = args.out / "stress" / f"{target}.json"
         path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        report = args.out / f"{target}.md"
+        if report.is_file():  # the report's last section shows the recorded outcome
+            report.write_text(verdicts.with_stress_section(report.read_text(), doc))
         kinds = ", ".join(f"{v['clause']} {v['kind']} x{v['count']}" for v in doc["violations"])
         print(f"{target}: {doc['ops']} ops, {doc['verdict']}" + (f" ({kinds})" if kinds else ""))
+    verdicts.write_index(args.out)
     return 1 if failed else 0
 
 

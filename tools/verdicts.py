@@ -294,6 +294,22 @@ def read_stress(out: Path | None, target: str) -> dict[str, Any] | None:
     return doc
 
 
+def with_stress_section(report: str, doc: dict[str, Any] | None) -> str:
+    """A report with its "Under stress" section (always the last one) replaced by ``doc``'s."""
+    head = report.split("\n## Under stress\n", 1)[0].rstrip("\n")
+    return "\n".join([head, "", *render_stress(doc)]).rstrip("\n") + "\n"
+
+
+def write_index(out: Path) -> str:
+    """docs/verdicts/README.md from the committed reports, and the README's copy of its table."""
+    every = [read_committed_verdicts(out / f"{t}.md") for t in VERDICT_TARGETS]
+    index = render_index([v for v in every if v is not None], out)
+    (out / "README.md").write_text(index)
+    if out.resolve() == DEFAULT_OUT.resolve():
+        README.write_text(with_readme_table(README.read_text(), index))
+    return index
+
+
 def render_stress(doc: dict[str, Any] | None) -> list[str]:
     """The report's "Under stress" section, from the recorded outcome (nothing if none)."""
     if doc is None:
@@ -521,13 +537,8 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
             (out / f"{v.target}.md").write_text(text)
             problems += found + stale_repros(out, v)
             say(f"wrote {out / f'{v.target}.md'}")
-        every = [read_committed_verdicts(out / f"{t}.md") for t in VERDICT_TARGETS]
-        index = render_index([v for v in every if v is not None], out)
-        (out / "README.md").write_text(index)
-        say(f"wrote {out / 'README.md'}")
-        if out.resolve() == DEFAULT_OUT.resolve():
-            README.write_text(with_readme_table(README.read_text(), index))
-            say(f"updated the table in {README}")
+        write_index(out)
+        say(f"wrote {out / 'README.md'} and the table in README.md")
     for line in problems:
         print(line)
     if problems:

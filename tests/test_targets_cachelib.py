@@ -53,3 +53,15 @@ def test_write_once_config_never_expires(tmp_path: Path) -> None:
         s.insert("k", b"v")
         path = Path(s.native._get_filename("k"))  # type: ignore[attr-defined]
         assert struct.unpack("I", path.read_bytes()[:4]) == (0,)
+
+
+def test_stress_corrupter_is_told_each_keys_entry_file(tmp_path: Path) -> None:
+    """Without it the corrupter damages anonymous files and the judge cannot excuse the key it
+    hit: a damaged entry read as a miss was reported as a lost acknowledged write."""
+    from cachespec.stress._faults import entry_path_hook
+
+    with resolve_target("cachelib-fs").open(tmp_path) as s:
+        s.insert("k", b"v")
+        hook = entry_path_hook(s)
+        assert hook is not None
+        assert Path(hook("k")).is_file() and Path(hook("k")).parent == tmp_path

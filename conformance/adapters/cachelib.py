@@ -19,7 +19,8 @@ Two configurations:
 Keys: cachelib keys are ``str`` (``_get_filename`` raises TypeError otherwise, and hashes the
 UTF-8 key with sha256 into one file name), so no TYPED_KEYS. Values: any picklable object
 (``FileSystemSerializer`` is pickle), hence RICH_VALUES. One file per key, named by the hash, plus
-a ``__wz_cache_count`` file when a threshold is set: the FILES probe decides.
+a ``__wz_cache_count`` file when a threshold is set: the FILES probe decides. Each instance gets
+an ``entry_path`` attribute (cachelib's own ``_get_filename``) that only the stress corrupter reads.
 
 Error type: cachelib defines no exception class. It reports failures by return values (``add``
 False, ``get`` None, a logged warning) and raises only one exception on purpose: TypeError, for
@@ -58,7 +59,12 @@ class CachelibWriteOnce(Adapter):
 
         if storage is None:
             raise NotImplementedError("FileSystemCache needs a directory")
-        return FileSystemCache(str(storage), **self.options)
+        cache = FileSystemCache(str(storage), **self.options)
+        # Where a key's entry lives, for the stress corrupter (stress._faults.entry_path_hook),
+        # so it names the key it damages and the judge excuses exactly that key. cachelib never
+        # reads this attribute: the cache behaves exactly as without it.
+        cache.entry_path = cache._get_filename
+        return cache
 
     def get(self, native: Any, key: Any) -> Any | None:
         return native.get(key)

@@ -32,7 +32,7 @@ from unpickling a damaged entry) is reported by the error clauses as what it is.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cachespec.spec._subject import CORE, FILES, PERSISTENT, PROCESSES, RICH_VALUES, THREADS
 from ._base import Adapter
@@ -46,7 +46,7 @@ class CachelibWriteOnce(Adapter):
                    "insert (adapter)")
     capabilities = frozenset({CORE, PERSISTENT, PROCESSES, THREADS, RICH_VALUES, FILES})
     #: FileSystemCache keyword arguments beyond the directory
-    options: dict[str, Any] = {"threshold": 0, "default_timeout": 0}
+    options: ClassVar[dict[str, Any]] = {"threshold": 0, "default_timeout": 0}
 
     def __init__(self, name: str | None = None) -> None:
         import cachelib  # noqa: F401  (fail at resolve time when it is not installed)
@@ -59,7 +59,7 @@ class CachelibWriteOnce(Adapter):
 
         if storage is None:
             raise NotImplementedError("FileSystemCache needs a directory")
-        cache = FileSystemCache(str(storage), **self.options)
+        cache: Any = FileSystemCache(str(storage), **self.options)
         # Where a key's entry lives, for the stress corrupter (stress._faults.entry_path_hook),
         # so it names the key it damages and the judge excuses exactly that key. cachelib never
         # reads this attribute: the cache behaves exactly as without it.
@@ -70,7 +70,7 @@ class CachelibWriteOnce(Adapter):
         return native.get(key)
 
     def insert(self, native: Any, key: Any, value: Any) -> bool:
-        return bool(native.add(key, value))
+        return native.add(key, value)  # cachelib's own bool, not converted
 
     def close(self, native: Any) -> None:
         """FileSystemCache holds no open resource between calls."""
@@ -82,4 +82,4 @@ class CachelibDefaults(CachelibWriteOnce):
     name = "cachelib-fs-defaults"
     description = ("cachelib.FileSystemCache(dir) with its defaults (prunes above 500 entries, "
                    "entries expire after 300 s): add() as insert (adapter)")
-    options: dict[str, Any] = {}
+    options: ClassVar[dict[str, Any]] = {}

@@ -4,6 +4,7 @@ and struct.error, and its serializer catches pickle.PickleError, but unpickling 
 raises others too: here one byte of the pickle's frame length is set to 0xff (as a bad sector or
 a torn write can do) and pickle tries to allocate a frame of petabytes. Other damage gives
 ValueError ("unsupported pickle protocol") or OverflowError the same way.
+Reported upstream: docs/upstream/cachelib.md, section 4.
 """
 import logging
 import tempfile

@@ -5,6 +5,7 @@ cachelib documents add as "works like set but does not overwrite existing keys".
 add is paused right after its existence test (a trace function, the way a thread switch would
 stop it) while a second add of the key runs in this thread. Both writers believe they stored
 their value; the second one's value is then silently replaced by the first.
+Reported upstream: docs/upstream/cachelib.md, section 1.
 """
 import inspect
 import sys

@@ -2,6 +2,7 @@
 is used in (web server workers sharing one cache directory): process A pauses right after add's
 os.path.exists test (it traces itself, the way a descheduled worker would stop there), this
 process adds the key, and A resumes: both adds return True and A's value replaces B's.
+Reported upstream: docs/upstream/cachelib.md, section 1.
 """
 import subprocess
 import sys

@@ -2,6 +2,7 @@
 and get returns its value, then the first add, paused between its existence test and its write,
 resumes and os.replace()s its own value over the entry. A value that get already returned is
 replaced by another one: two readers of one key can act on different values for good.
+Reported upstream: docs/upstream/cachelib.md, section 1.
 """
 import inspect
 import sys

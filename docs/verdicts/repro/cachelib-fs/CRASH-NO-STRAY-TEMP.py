@@ -4,6 +4,7 @@ finish (its listing, its count and clear() all skip *.__wz_cache names). Here wr
 right after creating its temporary (it traces itself) and is killed with SIGKILL; the key is
 then added by this process and the cache cleared, and the temporary is still there. Every
 killed worker (an OOM kill, a timeout) leaves one more file of up to its value's size.
+Reported upstream: docs/upstream/cachelib.md, section 5.
 """
 import os
 import signal

@@ -3,6 +3,7 @@ os.path.exists, get and has decide by reading the file. After an entry file is e
 returns None and has returns False, yet add returns False (the file exists) and stores nothing,
 and so on forever: the only way out is delete() or set(), which a write-once user of add never
 calls. The same happens after add(key, <unpicklable value>) (see ERROR-UNPICKLABLE-VALUE).
+Reported upstream: docs/upstream/cachelib.md, sections 2 and 3.
 """
 import logging
 import tempfile

@@ -4,6 +4,7 @@ not a str. Other failures escape as whatever raised them: a value whose pickling
 RuntimeError makes add raise RuntimeError (FileSystemSerializer.dump catches only PickleError),
 and a damaged entry makes get raise MemoryError (see DISK-CORRUPT-ENTRY). A caller cannot catch
 "the cache failed" without catching everything.
+Reported upstream: docs/upstream/cachelib.md, sections 4 and 5.
 """
 import tempfile
 

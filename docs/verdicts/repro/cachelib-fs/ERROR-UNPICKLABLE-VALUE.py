@@ -3,6 +3,7 @@ FileSystemSerializer.dump catches the PicklingError, logs a warning and returns,
 to os.replace() a file that holds only the 4-byte expiry header. The caller is told the value
 was stored; get then returns None (the empty pickle fails to load) and add returns False (the
 file exists), so the key can never be stored again through add.
+Reported upstream: docs/upstream/cachelib.md, section 2.
 """
 import logging
 import tempfile

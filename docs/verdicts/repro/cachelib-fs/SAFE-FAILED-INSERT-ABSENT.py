@@ -3,6 +3,7 @@ FileSystemCache.add raise, and the temporary file set() had already created with
 (tmp*.__wz_cache in the cache directory) stays: nothing removes it on that path, and cachelib
 ignores *.__wz_cache files everywhere else (its listing, its count, clear()). Each such failure
 leaves one more file of up to the value's size. The key itself stays absent and insertable.
+Reported upstream: docs/upstream/cachelib.md, section 5.
 """
 import os
 import tempfile

@@ -134,12 +134,12 @@ _BUILTINS: dict[str, _Builtin] = {
         "cachelib-fs": (
             "cachelib.FileSystemCache(dir, threshold=0, default_timeout=0): add() as insert "
             "(adapter)", "cachespec.conformance.adapters.cachelib:CachelibWriteOnce",
-            ("cachelib",), _FILE_DB | {"files"}, NO_LIMITS),
+            ("cachelib",), (_FILE_DB - {"typed-keys"}) | {"files"}, NO_LIMITS),
         "cachelib-fs-defaults": (
             "cachelib.FileSystemCache(dir) with its defaults (prunes above 500 entries, entries "
             "expire after 300 s): add() as insert (adapter)",
             "cachespec.conformance.adapters.cachelib:CachelibDefaults",
-            ("cachelib",), _FILE_DB | {"files"}, NO_LIMITS),
+            ("cachelib",), (_FILE_DB - {"typed-keys"}) | {"files"}, NO_LIMITS),
         "sqlite3": (
             "Python's sqlite3: one table in one file, INSERT OR IGNORE as insert (adapter)",
             "cachespec.conformance.adapters.sqlite:SQLiteAdapter", (), _FILE_DB, NO_LIMITS),

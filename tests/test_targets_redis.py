@@ -205,3 +205,72 @@ def test_trust_check_leaves_the_clause_undecided_when_the_directory_holds_nothin
     assert result.violations == []  # before: "get returned b'planted'", a false positive
     assert not result.judged.get("SAFE-PRIVATE-STORAGE")
     assert "held no file" in result.notes["SAFE-PRIVATE-STORAGE"]
+
+
+# -- soaks: the whole check and a stress run with killed clients -----------------------------
+def _servers_under(directory: Path) -> list[int]:
+    """Pids of live redis-servers whose socket lives under ``directory``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and _is_redis_server(int(proc.name)):
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(directory).encode() in cmdline:
+                found.append(int(proc.name))
+    return found
+
+
+@pytest.fixture
+def short_tmpdir() -> Iterator[Path]:
+    """A TMPDIR short enough for the server's socket, for a command that starts its own."""
+    import shutil
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="csr-", dir="/tmp"))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _run_cli(args: list[str], tmpdir: Path) -> subprocess.CompletedProcess[str]:
+    env = _child_env()
+    env["TMPDIR"] = str(tmpdir)
+    return subprocess.run([sys.executable, "-m", "cachespec", *args], capture_output=True,
+                          text=True, env=env, timeout=900)
+
+
+@pytest.mark.soak
+@needs_server
+def test_check_finds_no_violation_and_leaves_no_server(short_tmpdir: Path, tmp_path: Path
+                                                       ) -> None:
+    import json
+
+    done = _run_cli(["check", "redis", "--profile", "quick", "--json", str(tmp_path / "r.json")],
+                    short_tmpdir)
+    assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: undecided clauses
+    report = json.loads((tmp_path / "r.json").read_text())
+    statuses = {c["id"]: c["status"] for c in report["targets"][0]["clauses"]}
+    assert [c for c, s in statuses.items() if s == "fail"] == [], done.stdout
+    # the clauses about the storage directory's files: Redis keeps nothing there
+    assert {c for c, s in statuses.items() if s == "undecided"} <= {
+        "DISK-CORRUPT-ENTRY", "DISK-CORRUPT-DETECTED", "DISK-CORRUPT-RECOVER",
+        "SAFE-DISK-NO-CODE", "SAFE-PRIVATE-STORAGE", "ERROR-ONLY-CACHEERROR"}
+    assert statuses["CONC-PROC-ONE-WINNER"] == statuses["CRASH-ATOMIC"] == "pass"
+    assert _servers_under(short_tmpdir) == [] and list(short_tmpdir.iterdir()) == []
+
+
+@pytest.mark.soak
+@needs_server
+def test_stress_with_killed_clients_finds_no_violation(short_tmpdir: Path) -> None:
+    import json
+
+    done = _run_cli(["stress", "redis", "--procs", "4", "--duration", "10", "--faults", "kill",
+                     "--json", "-"], short_tmpdir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout[done.stdout.index("{"):])
+    assert report["verdict"] == "ok" and report["violations"] == []
+    assert report["faults"]["kills"] > 0 and report["ops"] > 0
+    assert _servers_under(short_tmpdir) == []

@@ -113,6 +113,24 @@ def test_a_forked_child_neither_owns_nor_stops_its_parents_server(
 
 
 # -- availability and which server -----------------------------------------------------------
+def test_a_server_that_fails_to_start_is_a_target_error_with_its_log(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = tmp_path / "redis-server"
+    fake.write_text("#!/bin/sh\necho 'FATAL CONFIG FILE ERROR (fake)'\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.delenv(URL_ENV, raising=False)
+    monkeypatch.setattr(_redis_server, "server_binary", lambda: str(fake))
+    monkeypatch.setattr(_redis_server, "_server", None)
+    import tempfile
+
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    with pytest.raises(TargetError, match=r"exited at start: FATAL CONFIG FILE ERROR \(fake\)"):
+        resolve_target("redis")
+    assert URL_ENV not in os.environ and _redis_server.current_server() is None
+    assert list((tmp_path / "tmp").iterdir()) == []  # its directory is removed
+
+
 def test_without_redis_server_on_path_the_target_is_unavailable_with_the_reason(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(URL_ENV, raising=False)

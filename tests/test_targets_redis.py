@@ -253,9 +253,13 @@ def short_tmpdir() -> Iterator[Path]:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def _run_cli(args: list[str], tmpdir: Path) -> subprocess.CompletedProcess[str]:
+def _run_cli(args: list[str], tmpdir: Path, pythonpath: Path | None = None
+             ) -> subprocess.CompletedProcess[str]:
     env = _child_env()
     env["TMPDIR"] = str(tmpdir)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath),
+                                                          env.get("PYTHONPATH")]))
     return subprocess.run([sys.executable, "-m", "cachespec", *args], capture_output=True,
                           text=True, env=env, timeout=900)
 
@@ -292,3 +296,37 @@ def test_stress_with_killed_clients_finds_no_violation(short_tmpdir: Path) -> No
     assert report["verdict"] == "ok" and report["violations"] == []
     assert report["faults"]["kills"] > 0 and report["ops"] > 0
     assert _servers_under(short_tmpdir) == []
+
+
+_GET_THEN_SET = '''
+from cachespec.conformance.adapters.redis import RedisAdapter
+
+
+class GetThenSet(RedisAdapter):
+    """GET, then a plain SET: the check-then-set SET NX exists to avoid."""
+
+    def insert(self, native, key, value):
+        name = native.prefix + key
+        if native.client.get(name) is not None:
+            return False
+        native.client.set(name, value)
+        return True
+'''
+
+
+@pytest.mark.soak
+@needs_server
+def test_the_same_server_used_with_get_then_set_is_caught(short_tmpdir: Path,
+                                                          tmp_path: Path) -> None:
+    """The clean verdict is not vacuous: the races that SET NX wins are run and do find a
+    GET-then-SET on the same server."""
+    import json
+
+    (tmp_path / "redis_get_then_set.py").write_text(_GET_THEN_SET)
+    done = _run_cli(["check", "redis_get_then_set:GetThenSet", "--profile", "quick",
+                     "--clause", "CONC-ONE-WINNER", "--clause", "CONC-PROC-ONE-WINNER",
+                     "--json", str(tmp_path / "r.json")], short_tmpdir, pythonpath=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert {c["id"]: c["status"] for c in report["targets"][0]["clauses"]} == {
+        "CONC-ONE-WINNER": "fail", "CONC-PROC-ONE-WINNER": "fail"}

@@ -77,7 +77,7 @@ class PrivateServer:
             pass
         try:
             self.watchdog.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a server ignoring SIGTERM: do not hang exit
+        except subprocess.TimeoutExpired:  # a server deaf to the watchdog's SIGTERM: exit anyway
             for pid in (self.pid, self.watchdog.pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -111,18 +111,6 @@ def server_url() -> str:
         atexit.register(_server.stop)
         os.environ[URL_ENV] = _server.url
         return _server.url
-
-
-def shutdown() -> None:
-    """Stop the server this process started, if any, and forget its URL (tests use it)."""
-    global _server
-    with _lock:
-        server, _server = current_server(), None
-        if server is None:
-            return
-        server.stop()
-        if os.environ.get(URL_ENV) == server.url:
-            del os.environ[URL_ENV]
 
 
 def _socket_dir() -> Path:
@@ -201,4 +189,4 @@ def _log_tail(directory: Path) -> str:
 
 
 __all__ = ["PrivateServer", "ServerError", "UNAVAILABLE", "URL_ENV", "current_server",
-           "server_binary", "server_url", "shutdown", "start_server"]
+           "server_binary", "server_url", "start_server"]

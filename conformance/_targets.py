@@ -154,7 +154,8 @@ _BUILTINS: dict[str, _Builtin] = {
         "redis": (
             "Redis SET NX on a redis-server (CACHESPEC_REDIS_URL, or one started on a unix "
             "socket): SET NX as insert (adapter)", "cachespec.conformance.adapters.redis:RedisAdapter",
-            ("redis",), _FILE_DB, Limits(max_value_bytes=512 << 20)),
+            ("redis",), frozenset({"core", "persistent", "processes", "threads"}),
+            Limits(max_value_bytes=512 << 20)),
         "torch-local-backend": (
             "torch._inductor.remote_cache.LocalCacheBackend: _put as insert, _get as get "
             "(adapter; a put-overwrite cache)",

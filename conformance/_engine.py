@@ -98,6 +98,8 @@ class CheckOutcome:
     undecided: list[str] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
     crashed: str | None = None  #: the check itself raised this (its clauses then failed)
+    #: clause id -> why the check proved it cannot apply (n/a unless judged elsewhere)
+    inapplicable: dict[str, str] = field(default_factory=dict)
 
 
 ViolationCallback = Callable[[str, str, str | None, float], None]
@@ -117,6 +119,7 @@ def run_check(check: Any, target: Any, clauses: Iterable[str], profile: str, wor
     failed: dict[str, tuple[str, str | None, float]] = {}
     judged: dict[str, int] = {}
     notes: dict[str, str] = {}
+    proved_na: dict[str, str] = {}
     started = time.monotonic()
     while remaining:
         if on_run:
@@ -138,6 +141,7 @@ def run_check(check: Any, target: Any, clauses: Iterable[str], profile: str, wor
         for cid, n in (getattr(result, "judged", None) or {}).items():
             judged[cid] = judged.get(cid, 0) + int(n)
         notes.update(getattr(result, "notes", None) or {})
+        proved_na.update(getattr(result, "inapplicable", None) or {})
         new = 0
         for v in getattr(result, "violations", None) or ():
             cid = getattr(v, "clause_id", None)
@@ -157,7 +161,9 @@ def run_check(check: Any, target: Any, clauses: Iterable[str], profile: str, wor
             break
     return CheckOutcome(sorted(c for c in remaining if judged.get(c)), failed,
                         time.monotonic() - started,
-                        sorted(c for c in remaining if not judged.get(c)), notes)
+                        sorted(c for c in remaining if not judged.get(c)), notes,
+                        inapplicable={c: why for c, why in proved_na.items()
+                                      if c in remaining and not judged.get(c)})
 
 
 class TargetVerdicts:
@@ -185,6 +191,7 @@ class TargetVerdicts:
         self.plan = plan_checks(spec, applicable, usable)
         self._covering = dict.fromkeys(applicable, 0)
         self._judged: set[str] = set()
+        self._proved_na: dict[str, str] = {}  #: clause -> why a check proved it cannot apply
         self._final: set[str] = set()
         for _check, ids in self.plan:
             for cid in ids:
@@ -229,10 +236,15 @@ class TargetVerdicts:
             if cid in outcome.passed:
                 self._judged.add(cid)
                 r.seconds += outcome.seconds
+            elif cid in outcome.inapplicable:
+                self._proved_na.setdefault(cid, outcome.inapplicable[cid])
             self._covering[cid] -= 1
             if self._covering[cid] == 0 and not self.final(cid):
                 if cid in self._judged:
                     self._settle(cid, PASS)
+                elif cid in self._proved_na:  # a probe proved there is nothing to judge
+                    r.note = "; ".join(filter(None, [r.note, self._proved_na[cid]]))
+                    self._settle(cid, NA, None)
                 else:  # pass means judged
                     self._settle(cid, UNDECIDED, "undecided: " + ", ".join(r.checks) + " ran but "
                                  "never reached this clause's assertion, so nothing was judged")

@@ -252,7 +252,8 @@ class WorkerSession:
                 return CheckOutcome([c for c in event["passed"] if c not in failed], failed,
                                     float(event.get("seconds", 0.0)),
                                     [c for c in event.get("undecided", []) if c not in failed],
-                                    dict(event.get("notes") or {}))
+                                    dict(event.get("notes") or {}),
+                                    inapplicable=dict(event.get("inapplicable") or {}))
             else:
                 self.stop()
                 raise WorkerProtocolError(f"the check worker for {self.target!r} sent an "

@@ -91,7 +91,8 @@ def run_job(check: Any, target: Any, clauses: list[str], profile: str, workroot:
              error=outcome.crashed, traceback=_short(tb, 8000), seconds=outcome.seconds)
         return
     send(ev="done", check=check.name, passed=outcome.passed, undecided=outcome.undecided,
-         failed=sorted(outcome.failed), notes=outcome.notes, seconds=outcome.seconds)
+         failed=sorted(outcome.failed), notes=outcome.notes, seconds=outcome.seconds,
+         inapplicable=outcome.inapplicable)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,7 +66,8 @@ def _guarded(fn: RunFn) -> Callable[[Target, Path, str, frozenset[str]], CheckRe
                 target.set_version(version)
         return CheckResult([v for v in found if v.clause_id in enabled],
                            {c: n for c, n in book.counts.items() if c in enabled},
-                           {c: t for c, t in book.notes.items() if c in enabled})
+                           {c: t for c, t in book.notes.items() if c in enabled},
+                           {c: t for c, t in book.inapplicable.items() if c in enabled})
 
     run.__doc__ = fn.__doc__
     return run

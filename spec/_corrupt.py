@@ -22,7 +22,9 @@ from ._subject import FILES, PERSISTENT, RICH_VALUES, Subject, Target
 from ._compare import show, strict_equal
 from ._crashes import value_of
 from ._damage import damages, payload_flips, probe_entry_files, storage_files, where_differ
-from ._harness import Hung, Violation, Violations, error_name, new_dir, note, outcome
+from ._harness import (
+    Hung, Violation, Violations, error_name, inapplicable, new_dir, note, outcome,
+)
 from ._profiles import get_budget
 
 #: the clauses whose evidence depends on the level; notes say which one was tested
@@ -185,10 +187,17 @@ def _storage_level(v: Violations, target: Target, workdir: Path, profile: str, w
     finally:
         outcome(s.close)
     snapshot = {p.relative_to(pristine): p.read_bytes() for p in storage_files(pristine)}
-    if not entries or not snapshot:
+    if entries and not snapshot:
+        # Proved, not assumed: inserts were acknowledged and the directory stayed empty, so the
+        # entries live elsewhere (a server) and there is no stored byte this check could damage.
         for c in _LEVEL_CLAUSES:
-            note(c, f"storage-level: not tested, the storage directory held {len(snapshot)} "
-                 f"files after {len(entries)} inserts ({why})")
+            inapplicable(c, f"the storage directory held no file after {len(entries)} "
+                         "acknowledged inserts: the target keeps its entries elsewhere (a "
+                         "server), so there is nothing on disk to damage")
+        return
+    if not entries:
+        for c in _LEVEL_CLAUSES:
+            note(c, f"storage-level: not tested, no insert was acknowledged ({why})")
         return
     rng = random.Random(7)
     chosen = sorted(snapshot, key=lambda rel: (-len(snapshot[rel]), str(rel)))[:_MAX_FILES]

@@ -39,6 +39,8 @@ class Ledger:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         self.notes: dict[str, str] = {}  #: clause id -> what the check chose to test
+        #: clause id -> why the check proved the clause cannot apply to this target
+        self.inapplicable: dict[str, str] = {}
         self._lock = threading.Lock()  # racing threads judge too
 
     def judged(self, clause_id: str, n: int = 1) -> None:
@@ -61,6 +63,15 @@ def note(clause_id: str, text: str) -> None:
         _LEDGER.notes[clause_id] = text
 
 
+def inapplicable(clause_id: str, reason: str) -> None:
+    """Record that the current check *proved* ``clause_id`` cannot apply to this target (a probe
+    found no entry file to damage in its storage: the entries live on a server). The clause is
+    then ``n/a`` with ``reason``, like a missing capability, unless another check judged or
+    violated it. Never a pass; use it only on a probe's proof, never for "nothing happened"."""
+    if _LEDGER is not None:
+        _LEDGER.inapplicable[clause_id] = reason
+
+
 @contextmanager
 def ledger() -> Iterator[Ledger]:
     """Collect the judgements of one check run."""
@@ -81,6 +92,8 @@ class CheckResult:
     #: clause id -> what was tested when a check had to choose (e.g. "storage-level corruption:
     #: the target's entries are not one file per key"); shown beside the verdict
     notes: dict[str, str] = field(default_factory=dict)
+    #: clause id -> why a probe proved the clause cannot apply (see ``inapplicable``)
+    inapplicable: dict[str, str] = field(default_factory=dict)
 
     def undecided(self, clauses: frozenset[str]) -> set[str]:
         """Of ``clauses``, those neither violated nor judged at least once."""

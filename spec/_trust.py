@@ -6,8 +6,9 @@ only safe answer is to refuse storage the current user does not own alone. The c
 entry through a trusted instance, then hands the whole storage to another uid with mode 0o777
 (as an attacker who planted it would leave it) and opens a fresh instance on it: its get and
 insert must raise the target's CacheError. A directory that holds no file after the insert
-(a cache that keeps its entries on a server) leaves the clause undecided, with a note: nothing
-in it could have been planted, so a fresh instance reading the entry proves nothing.
+(a cache that keeps its entries on a server) proves the clause cannot apply (n/a, with the
+reason): nothing in it could have been planted, so a fresh instance reading the entry proves
+nothing.
 
 Building such storage needs ``chown``, i.e. root: the clause needs the harness capability
 ``privileged`` and is ``n/a`` without it (never a pass).
@@ -21,7 +22,9 @@ from typing import Any
 
 from ._compare import show
 from ._damage import storage_files
-from ._harness import Hung, Violation, Violations, error_name, new_dir, note, outcome
+from ._harness import (
+    Hung, Violation, Violations, error_name, inapplicable, new_dir, outcome,
+)
 from ._subject import RICH_VALUES, Target
 
 #: the uid/gid that "another user" owns the storage as (nobody on most systems)
@@ -56,8 +59,9 @@ def run_trust(target: Target, workdir: Path, profile: str, clauses: frozenset[st
     if not storage_files(storage):
         # the entry lives elsewhere (a server): nothing another user could plant is in the
         # directory, so handing it over tests nothing and a read of the entry proves no forgery
-        note(CLAUSE, "not tested: the storage directory held no file after an insert (the "
-             "target keeps its entries elsewhere), so another user could plant nothing in it")
+        inapplicable(CLAUSE, "the storage directory held no file after an acknowledged "
+                     "insert: the target keeps its entries elsewhere (a server), so another "
+                     "user could plant nothing in it")
         return v.list()
     hand_over(storage)
     story = (f"insert({key!r}) through one instance; then chown -R {FOREIGN_ID} and chmod 0o777 "

@@ -292,3 +292,34 @@ def test_each_clause_is_settled_once_when_its_last_check_reports() -> None:
     assert settled == [("X-TWO", "undecided"), ("X-ONE", "fail")]
     one = v.results["X-ONE"]
     assert (one.error, one.counterexample, one.checks) == ("broke", "program", ["a", "b"])
+
+
+def test_a_clause_a_probe_proved_inapplicable_is_na_unless_another_check_judged_it(
+        tmp_path: Path) -> None:
+    from types import SimpleNamespace as NS
+
+    from cachespec.conformance._engine import CheckOutcome, TargetVerdicts, run_check
+    from cachespec.spec._harness import CheckResult, inapplicable, ledger
+
+    # run_check carries what the check proved: only for clauses it neither judged nor violated
+    def run(target: object, workdir: Path, profile: str, clauses: frozenset[str]) -> CheckResult:
+        with ledger() as book:
+            inapplicable("X-ONE", "nothing on disk")
+            inapplicable("X-TWO", "nothing on disk")
+            book.judged("X-TWO")
+        return CheckResult([], dict(book.counts), {}, dict(book.inapplicable))
+
+    out = run_check(NS(name="probe", run=run), NS(name="t"), ["X-ONE", "X-TWO"], "quick", tmp_path)
+    assert out.inapplicable == {"X-ONE": "nothing on disk"} and out.passed == ["X-TWO"]
+
+    clauses = [NS(id=c, level="MUST", capabilities=frozenset({"core"})) for c in ("X-ONE", "X-TWO")]
+    spec = NS(CHECKS=(NS(name="a", clause_ids=("X-ONE", "X-TWO"), capabilities=frozenset()),
+                      NS(name="b", clause_ids=("X-TWO",), capabilities=frozenset())))
+    v = TargetVerdicts(spec, clauses, {"core"})
+    v.record("a", ["X-ONE", "X-TWO"], CheckOutcome([], {}, 1.0, ["X-ONE", "X-TWO"],
+                                                   inapplicable={"X-ONE": "no file",
+                                                                 "X-TWO": "no file"}))
+    v.record("b", ["X-TWO"], CheckOutcome(["X-TWO"], {}, 1.0))
+    one, two = v.results["X-ONE"], v.results["X-TWO"]
+    assert (one.status, one.note) == ("n/a", "no file")  # proved: never a pass, never undecided
+    assert two.status == "pass"  # another check judged it: the proof of one check is not final

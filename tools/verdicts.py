@@ -251,7 +251,9 @@ def render_report(v: Verdicts, out: Path,
                  "undecided": "undecided (no check judged it)"}
         if c.status == "fail" and is_false_positive(out, v.target, c.id):
             shown["fail"] += " (false positive of the spec)"
-        note = f" (needs {', '.join(c.missing)})" if c.status == "n/a" and c.missing else ""
+        note = (f" (needs {', '.join(c.missing)})" if c.status == "n/a" and c.missing else
+                f" (proved: {scrub(c.note)})" if c.status == "n/a" and getattr(c, "note", None)
+                else "")
         lines.append(f"| `{c.id}` | {c.level} | {shown[c.status]}{note} |")
     lines.append("")
     fails = [c for c in v.clauses if c.status == "fail"]

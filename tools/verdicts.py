@@ -1,7 +1,7 @@
 """``python tools/verdicts.py``: the published verdicts on real implementations (docs/verdicts/).
 
 A maintainer tool, not part of the installed package: run it from a checkout with cachespec,
-torch and diskcache installed (``pip install -e ".[test,torch,diskcache]"``).
+torch and the third-party libraries installed (``pip install -e ".[test,torch,targets]"``).
 
 For each pinned implementation (torch's four caches, diskcache) the runner decides every clause;
 this module writes one Markdown report per target: which package version, a row per clause, and
@@ -511,7 +511,7 @@ def cmd_verdicts(args: argparse.Namespace) -> int:
     missing = sorted({VERDICT_TARGETS[t][0] for t in targets
                       if package_version(VERDICT_TARGETS[t][0]) is None})
     if missing:
-        raise UsageError(f"not installed: {', '.join(missing)}; pip install -e '.[torch,diskcache]'")
+        raise UsageError(f"not installed: {', '.join(missing)}; pip install -e '.[torch,targets]'")
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

@@ -156,7 +156,7 @@ _BUILTINS: dict[str, _Builtin] = {
             "socket): SET NX as insert (adapter)", "cachespec.conformance.adapters.redis:RedisAdapter",
             ("redis",), _FILE_DB, Limits(max_value_bytes=512 << 20)),
         "torch-local-backend": (
-            "torch._inductor.remote_cache.LocalCacheBackend: _put as insert, _get as get "
+            "torch._inductor.remote_cache.LocalCacheBackend: put as insert, get as get "
             "(adapter; a put-overwrite cache)",
             "cachespec.conformance.adapters.torch_remote:LocalBackendAdapter", ("torch",),
             frozenset({"core", "files", "persistent", "processes", "threads"}), NO_LIMITS),

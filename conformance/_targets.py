@@ -157,7 +157,7 @@ _BUILTINS: dict[str, _Builtin] = {
             ("redis",), frozenset({"core", "persistent", "processes", "threads"}),
             Limits(max_value_bytes=512 << 20)),
         "torch-local-backend": (
-            "torch._inductor.remote_cache.LocalCacheBackend: _put as insert, _get as get "
+            "torch._inductor.remote_cache.LocalCacheBackend: put as insert, get as get "
             "(adapter; a put-overwrite cache)",
             "cachespec.conformance.adapters.torch_remote:LocalBackendAdapter", ("torch",),
             frozenset({"core", "files", "persistent", "processes", "threads"}), NO_LIMITS),

@@ -51,7 +51,7 @@ def _has(dist: str) -> bool:
 #: the targets whose fresh verdict run and repro snippets spawn torch-importing processes by
 #: the dozen (about 5 minutes of CPU together): opt-in soaks (``pytest --soak``) so the default
 #: suite stays within its budget; ``python tools/verdicts.py --check-only`` checks them all
-HEAVY = ("torch-disk", "torch-caching-disk")
+HEAVY = ("torch-disk", "torch-caching-disk", "torch-local-backend")
 
 
 def _weight(target: str) -> list[pytest.MarkDecorator]:

@@ -73,7 +73,10 @@ VERDICT_TARGETS: dict[str, tuple[str, str]] = {
     "redis": ("redis", "`SET key value NX` through redis-py on a real redis-server (through an "
                        "adapter)"),
     "torch-local-backend": ("torch", "`torch._inductor.remote_cache.LocalCacheBackend` with "
-                                     "`_put` as insert and `_get` as get (through an adapter)"),
+                                     "`put` as insert (always True: a put overwrites and returns "
+                                     "nothing) and `get` as get; keys are sha256-named files "
+                                     "under the storage dir, as torch's LocalAutotuneCache names "
+                                     "them (through an adapter)"),
 }
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "verdicts"
 #: a repro prints this as its last line (and exits 0) when it still shows the deviation

@@ -11,6 +11,13 @@
   process (py-lmdb raises "already open in this process"), so instances on one directory in one
   process share the environment (reference-counted, closed with the last instance), as LMDB's
   documentation asks. A forked child never reuses its parent's environment (it is keyed by pid).
+* Stale readers: py-lmdb keeps a finished read transaction cached for reuse, which holds a slot
+  of LMDB's reader table (126 by default) for as long as the process lives; a process killed
+  after a read leaves its slot behind. LMDB's documentation asks applications whose processes
+  can die to clear such slots with ``mdb_reader_check``, so the adapter calls
+  ``env.reader_check()`` when it opens an environment, as a careful user would. (Without it,
+  enough killed processes fill the table and no new process can open the environment at all:
+  docs/upstream/lmdb.md.)
 * Keys are ``str`` (no TYPED_KEYS), stored as ``b"k" + key.encode("utf-8", "surrogatepass")``:
   LMDB keys are bytes, and it refuses an empty key (``MDB_BAD_VALSIZE``), hence the one-byte
   prefix. Its key limit is ``env.max_key_size()`` (511 bytes in this build), so the adapter
@@ -50,7 +57,9 @@ class _Instance:
         with _ENVS_LOCK:
             entry = _ENVS.get(self.slot)
             if entry is None:
-                entry = _ENVS[self.slot] = [lmdb.open(str(storage), map_size=MAP_SIZE), 0]
+                env = lmdb.open(str(storage), map_size=MAP_SIZE)
+                env.reader_check()  # clear the reader slots of processes that died
+                entry = _ENVS[self.slot] = [env, 0]
             entry[1] += 1
         self.env = entry[0]
         self.closed = False

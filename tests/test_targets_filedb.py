@@ -217,3 +217,42 @@ def test_stress_with_kills(target: str, tmp_path: Path) -> None:
     assert report["ops"] > 0 and report["errors"] == 0 and report["faults"]["kills"] > 0
     clauses = {v["clause"] for v in report["violations"]}
     assert clauses <= _STRESS_ALLOWED[target], report["violations"][:3]
+
+
+# -- a check worker killed by its target is reported as dead, not as hung ------------------
+class DiesOnInsert(Adapter):
+    """Kills its own process (SIGBUS, as LMDB on a truncated file) on every insert, the slow
+    way a dying process can go (a core dump of a big mapping): its result pipe closes first,
+    and the process is gone only a moment later."""
+
+    name = "test_targets_filedb:DiesOnInsert"
+    capabilities = frozenset({CORE})
+    error_type = _StoreError
+
+    def create(self, storage: Path | None) -> Any:
+        return {}
+
+    def get(self, native: Any, key: Any) -> Any | None:
+        return native.get(key)
+
+    def insert(self, native: Any, key: Any, value: Any) -> bool:
+        import sys
+        import time
+
+        if "--result-fd" in sys.argv:  # in the check worker: its event pipe closes first
+            os.close(int(sys.argv[sys.argv.index("--result-fd") + 1]))
+            time.sleep(2)  # the window between EOF and the exit (not a synchronisation)
+        os.kill(os.getpid(), signal.SIGBUS)
+        return False
+
+
+def test_a_worker_killed_by_its_target_is_reported_as_dead(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from cachespec.conformance._runner import run_conformance
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))  # the worker imports this module
+    report = run_conformance([DiesOnInsert.name], profile="quick", timeout=60.0,
+                             clause_patterns=["CORE-INSERT-NEW"])
+    (clause,) = report.targets[0].clauses
+    assert clause.status == "fail"
+    assert f"worker died (exit -{int(signal.SIGBUS)})" in (clause.error or ""), clause.error

@@ -127,6 +127,33 @@ def test_lmdb_keys_up_to_the_declared_limit_fit_and_the_empty_key_works(tmp_path
         s.close()
 
 
+def test_lmdb_clears_the_reader_slots_of_killed_processes_when_it_opens(tmp_path: Path) -> None:
+    pytest.importorskip("lmdb")
+    import subprocess
+    import sys
+
+    hold = ("import lmdb, sys; e = lmdb.open(sys.argv[1], map_size=1 << 30); "
+            "print('open', flush=True); sys.stdin.read()")
+    reader = ("import lmdb, os, signal, sys; e = lmdb.open(sys.argv[1], map_size=1 << 30); "
+              "t = e.begin(); t.get(b'k'); t.abort(); os.kill(os.getpid(), signal.SIGKILL)")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)  # keeps the lock table alive
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        for _ in range(3):  # readers killed after a read: py-lmdb keeps their slots cached
+            died = subprocess.run([sys.executable, "-c", reader, str(tmp_path)], timeout=60)
+            assert died.returncode == -signal.SIGKILL
+        s = resolve_target("lmdb").open(tmp_path)
+        try:
+            assert s.native.env.reader_check() == 0  # the adapter's open already cleared them
+        finally:
+            s.close()
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=60)
+
+
 # -- the corruption check survives a reader that a damaged file kills ----------------------
 class _StoreError(Exception):
     """The single-file store's own error."""

@@ -180,7 +180,14 @@ class WorkerSession:
                 continue
             chunk = os.read(self._fd, 65536)
             if not chunk:
-                return None  # EOF: the worker exited
+                # EOF: the worker exited; reap it, so that the caller reports a death (a
+                # SIGBUS, say) as a death and not as a timeout
+                if self._proc is not None:
+                    try:
+                        self._proc.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        pass
+                return None
             self._buf += chunk
         line, _, self._buf = self._buf.partition(b"\n")
         try:

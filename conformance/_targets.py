@@ -146,11 +146,11 @@ _BUILTINS: dict[str, _Builtin] = {
         "sqlitedict": (
             "sqlitedict.SqliteDict(file, autocommit=True): `if key not in d: d[key] = value` "
             "as insert (adapter)", "cachespec.conformance.adapters.sqlitedict:SqliteDictAdapter",
-            ("sqlitedict",), _FILE_DB, NO_LIMITS),
+            ("sqlitedict",), _FILE_DB - {"typed-keys"}, NO_LIMITS),
         "lmdb": (
             "lmdb.Environment(dir): put(overwrite=False) as insert (adapter)",
-            "cachespec.conformance.adapters.lmdb:LMDBAdapter", ("lmdb",), _FILE_DB,
-            Limits(max_key_bytes=511)),
+            "cachespec.conformance.adapters.lmdb:LMDBAdapter", ("lmdb",),
+            _FILE_DB - {"typed-keys", "rich-values"}, Limits(max_key_bytes=510)),
         "redis": (
             "Redis SET NX on a redis-server (CACHESPEC_REDIS_URL, or one started on a unix "
             "socket): SET NX as insert (adapter)", "cachespec.conformance.adapters.redis:RedisAdapter",

@@ -20,6 +20,7 @@ from typing import Any
 from ._subject import FILES, PERSISTENT, RICH_VALUES, Subject, Target
 
 from ._compare import show, strict_equal
+from ._children import ChildError, Zygote
 from ._crashes import value_of
 from ._damage import damages, payload_flips, probe_entry_files, storage_files, where_differ
 from ._harness import (
@@ -208,21 +209,57 @@ def _storage_level(v: Violations, target: Target, workdir: Path, profile: str, w
     payloads = [val[1] for _, val in entries if isinstance(val, list)] + [
         val for _, val in entries if isinstance(val, bytes)]
     flips = 2 + get_budget(profile).corrupt_rounds
-    for rel in chosen:
-        marker_dir = new_dir(workdir, "markers")
-        original = snapshot[rel]
-        kinds = damages(original, marker_dir / "ran", rng, flips)
-        for payload in payloads[:2]:
-            kinds += payload_flips(original, payload)
-        for n, (kind, data) in enumerate(kinds):
-            if not _damage_storage(v, target, workdir, snapshot, rel, kind, data, entries,
-                                   marker_dir, n):
-                return
+    with Zygote(target) as zygote:
+        for rel in chosen:
+            marker_dir = new_dir(workdir, "markers")
+            original = snapshot[rel]
+            kinds = damages(original, marker_dir / "ran", rng, flips)
+            for payload in payloads[:2]:
+                kinds += payload_flips(original, payload)
+            for n, (kind, data) in enumerate(kinds):
+                if not _damage_storage(v, target, workdir, snapshot, rel, kind, data, entries,
+                                       marker_dir, n, zygote):
+                    return
+
+
+def _read_in_child(target: Target, chan: Any, storage: str, keys: list[str]) -> bool:
+    """A forked child opens the damaged storage and reads every key, saying what it is about
+    to do, so the parent can name the operation a fatal signal (SIGBUS, SIGSEGV) struck."""
+    chan.send("open")
+    s = outcome(lambda: target.open(Path(storage)))
+    if isinstance(s, BaseException):
+        return True
+    try:
+        for key in keys:
+            chan.send(f"get({key!r})")
+            outcome(lambda: s.get(key))
+    finally:
+        outcome(s.close)
+    return True
+
+
+def _survives(zygote: Zygote, copy: Path, keys: list[str]) -> str | None:
+    """None if a process survives reading the damaged storage, else the operation it died in.
+    A store that maps its file (LMDB) can be killed by reading a truncated one; judged in a
+    child so the death is a verdict on that damage, not the end of the check."""
+    child = zygote.start(_read_in_child, str(copy), keys)
+    step = "starting"
+    try:
+        while True:
+            msg = child.recv()
+            if isinstance(msg, tuple) and msg and msg[0] == "result":
+                return None
+            if isinstance(msg, str):
+                step = msg
+    except ChildError as err:
+        return step if err.died else None  # silent: the in-process read judges the hang
+    finally:
+        child.kill()
 
 
 def _damage_storage(v: Violations, target: Target, workdir: Path, snapshot: dict[Path, bytes],
                     rel: Path, kind: str, data: bytes, entries: list[tuple[str, Any]],
-                    marker_dir: Path, n: int) -> bool:
+                    marker_dir: Path, n: int, zygote: Zygote) -> bool:
     """A copy of the storage with ``rel`` replaced by ``data``; a fresh instance reads every
     key, then one key is inserted again. False if something hung (stop the check)."""
     copy = new_dir(workdir, "damaged")
@@ -232,6 +269,11 @@ def _damage_storage(v: Violations, target: Target, workdir: Path, snapshot: dict
     keys = ", ".join(repr(k) for k, _ in entries)
     story = (f"insert {len(entries)} keys ({keys}) with values like {show(entries[0][1])}; "
              f"close; in the storage directory, file {str(rel)!r} {kind}; open a new instance")
+    died = _survives(zygote, copy, [k for k, _ in entries])
+    if died is not None:
+        v.add("DISK-CORRUPT-ENTRY", f"a process reading the damaged storage died (killed by a "
+              f"signal, no exception) during {died}", f"{story} in a fresh process; {died}")
+        return True
     reader = outcome(lambda: target.open(copy))
     if isinstance(reader, Hung):
         v.add("DISK-CORRUPT-ENTRY", f"opening the damaged storage {reader}", story)

@@ -419,7 +419,8 @@ def read_committed(path: Path) -> Committed | None:
     m = _MARK_RE.search(path.read_text())
     if not m:
         return None
-    fields = dict(part.split("=", 1) for part in m.group("body").split() if "=" in part)
+    # a value runs to the next " name=" (a version may hold spaces: "3.11.7 (SQLite 3.40.1)")
+    fields = dict(re.findall(r"(\w+)=(.*?)(?= \w+=|$)", m.group("body")))
     violated = frozenset(x for x in fields.get("violated", "").split(",") if x and x != "-")
     ver = fields.get("version")
     return Committed(fields.get("target", ""), None if ver in (None, "None") else ver, violated)

@@ -296,6 +296,11 @@ def read_stress(out: Path | None, target: str) -> dict[str, Any] | None:
     if path is None or not path.is_file():
         return None
     doc: dict[str, Any] = json.loads(path.read_text())
+    # a hand-written reading of the outcome (what the violations are, by design or not) lives
+    # beside it, so that recording a new run never overwrites it
+    assessment = path.with_suffix(".assessment.md")
+    if assessment.is_file():
+        doc["assessment"] = assessment.read_text().strip()
     return doc
 
 
@@ -333,6 +338,8 @@ def render_stress(doc: dict[str, Any] | None) -> list[str]:
         for x in doc["violations"]:
             lines += ["", f"First messages of `{x['clause']}` {x['kind']}:", "",
                       *_fence("\n".join(x["examples"]))]
+    if doc.get("assessment"):
+        lines += ["", "**Assessment.** " + doc["assessment"]]
     return lines + [""]
 
 

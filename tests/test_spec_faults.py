@@ -123,13 +123,18 @@ class IgnoresDir:
         return self.d.setdefault(key, value) is value
 
 
-def test_storage_with_no_files_leaves_the_corruption_clauses_undecided(tmp_path: Path) -> None:
+def test_storage_with_no_files_proves_the_corruption_clauses_inapplicable(tmp_path: Path) -> None:
+    # acknowledged inserts and still no file: the entries live elsewhere, nothing to damage. The
+    # clauses are proved n/a (with the reason), never passed: nothing judged them
     target = resolve_target(f"{__name__}:IgnoresDir")
     res = run(target, "fault-corrupt-files", tmp_path)
     assert res.violations == []
     assert {"DISK-CORRUPT-ENTRY", "DISK-CORRUPT-DETECTED"} <= res.undecided(
         frozenset(applicable(target, "fault-corrupt-files")))
-    assert "not tested" in res.notes["DISK-CORRUPT-ENTRY"]
+    assert "held no file after 6 acknowledged inserts" in res.inapplicable["DISK-CORRUPT-ENTRY"]
+    assert set(res.inapplicable) == {"DISK-CORRUPT-ENTRY", "DISK-CORRUPT-DETECTED",
+                                     "DISK-CORRUPT-RECOVER", "SAFE-DISK-NO-CODE"} & set(
+        applicable(target, "fault-corrupt-files"))
 
 
 # -- a cachelib-like cache: one pickle file per key, MemoryError on a damaged one --------------

@@ -48,10 +48,10 @@ def _has(dist: str) -> bool:
     return V.package_version(dist) is not None
 
 
-#: the targets whose fresh verdict run and repro snippets spawn torch-importing processes by
-#: the dozen (about 5 minutes of CPU together): opt-in soaks (``pytest --soak``) so the default
-#: suite stays within its budget; ``python tools/verdicts.py --check-only`` checks them all
-HEAVY = ("torch-disk", "torch-caching-disk", "torch-local-backend")
+#: the targets whose repro snippets each import torch (3 to 15 s of CPU apiece, about 40
+#: snippets): opt-in soaks (``pytest --soak``) so the default suite stays within its budget;
+#: ``python tools/verdicts.py`` runs them all whenever it regenerates the reports
+HEAVY = tuple(t for t, (dist, _) in V.VERDICT_TARGETS.items() if dist == "torch")
 
 
 def _weight(target: str) -> list[pytest.MarkDecorator]:

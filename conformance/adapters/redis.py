@@ -19,7 +19,8 @@ Storage: Redis has no directory, so each storage directory becomes a keyspace: t
 ``cachespec:<first 32 hex digits of sha256(the resolved directory path)>:<key>``. The prefix has
 a fixed length, so two (directory, key) pairs never meet; a reopen, or another process on the
 same directory, sees the same entries. The storage directory itself stays empty, so the checks
-that damage or hand over storage files have nothing to act on (their clauses stay undecided).
+that damage or hand over storage files have nothing to act on (their probes prove it, and
+those clauses are n/a).
 
 Keys are str only (redis-py sends them as UTF-8; equal strs encode equally). Typed keys are not
 claimed: redis-py turns an int or float key into its str(), so ``1`` and ``"1"`` would be one

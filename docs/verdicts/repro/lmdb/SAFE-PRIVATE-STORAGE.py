@@ -20,11 +20,15 @@ with tempfile.TemporaryDirectory() as tmp:
     shared.mkdir()
     os.chown(shared, NOBODY, NOBODY)
     os.chmod(shared, 0o777)
+    # open (and close) another environment first: py-lmdb imports parts of itself on first use,
+    # and the other user may not be allowed to read the installed package
+    lmdb.open(str(Path(tmp, "warm-up")), map_size=1 << 20).close()
     pid = os.fork()
     if pid == 0:  # the other user plants an entry (no environment is open before the fork)
+        os.chdir(shared)  # so the other user needs no access to the directories above it
         os.setgid(NOBODY)
         os.setuid(NOBODY)
-        env = lmdb.open(str(shared), map_size=1 << 30)
+        env = lmdb.open(".", map_size=1 << 30)
         with env.begin(write=True) as txn:
             txn.put(b"key", b"planted by uid 65534", overwrite=False)
         env.close()

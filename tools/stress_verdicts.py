@@ -52,9 +52,11 @@ def summarize(doc: dict[str, Any], target: str, version: str | None) -> dict[str
 def run_one(target: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="cachespec-stress-verdict-") as tmp:
         report = Path(tmp) / "report.json"
+        # --dir inside the temporary directory: a failing run keeps its history, and here the
+        # outcome is recorded, so nothing may be left behind in the machine's temp dir
         proc = subprocess.run([sys.executable, "-m", "cachespec", "stress", target, *STRESS_ARGS,
-                               "--json", str(report)], capture_output=True, text=True,
-                              timeout=600)
+                               "--dir", str(Path(tmp) / "run"), "--json", str(report)],
+                              capture_output=True, text=True, timeout=600)
         if not report.is_file():
             raise RuntimeError(f"cachespec stress {target} wrote no report (exit "
                                f"{proc.returncode}): {proc.stderr.strip()[-2000:]}")

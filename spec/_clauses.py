@@ -195,7 +195,8 @@ CLAUSES: tuple[Clause, ...] = (
        "value, no get that starts later returns None.", {THREADS}, (_TH,)),
     _c("CONC-LINEARIZABLE", "SHOULD", "Concurrent get/insert histories are linearizable "
        "against a write-once register per key (no value before its insert starts, no False "
-       "before the winner starts).", {THREADS}, (_TH,)),
+       "before the winner starts); several winners and wrong values are judged by "
+       "CONC-ONE-WINNER and CONC-READ-WINNER, not here.", {THREADS}, (_TH,)),
     _c("CONC-LIVENESS", "MUST", "Every get and insert returns: none waits forever on another "
        "operation, a dead process or a held lock (judged by lack of progress, never by a fixed "
        "wall-clock limit).", {THREADS}, (_TH,)),

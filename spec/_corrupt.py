@@ -22,7 +22,9 @@ from ._subject import FILES, PERSISTENT, RICH_VALUES, Subject, Target
 from ._compare import show, strict_equal
 from ._children import ChildError, Zygote
 from ._crashes import value_of
-from ._damage import damages, payload_flips, probe_entry_files, storage_files, where_differ
+from ._damage import (
+    damages, payload_flips, planted_pickles, probe_entry_files, storage_files, where_differ,
+)
 from ._harness import (
     Hung, Violation, Violations, error_name, inapplicable, new_dir, note, outcome,
 )
@@ -216,6 +218,7 @@ def _storage_level(v: Violations, target: Target, workdir: Path, profile: str, w
             kinds = damages(original, marker_dir / "ran", rng, flips)
             for payload in payloads[:2]:
                 kinds += payload_flips(original, payload)
+            kinds += planted_pickles(original, [val for _, val in entries], marker_dir / "ran")
             for n, (kind, data) in enumerate(kinds):
                 if not _damage_storage(v, target, workdir, snapshot, rel, kind, data, entries,
                                        marker_dir, n, zygote):

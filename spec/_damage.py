@@ -4,6 +4,8 @@ file, proving that a target keeps one file per entry, and showing where two valu
 
 from __future__ import annotations
 
+import pickle
+import pickletools
 import random
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,35 @@ def payload_flips(data: bytes, payload: bytes, count: int = 3) -> list[tuple[str
     spots = sorted({at, at + len(payload) // 2, at + len(payload) - 1})[:count]
     return [(f"byte {i} (inside a stored value) flipped",
              data[:i] + bytes([data[i] ^ 0x41]) + data[i + 1:]) for i in spots]
+
+
+def planted_pickles(data: bytes, values: list[Any], marker: Path) -> list[tuple[str, bytes]]:
+    """Each stored value's pickle (as ``pickle.dumps`` writes it at any protocol) found verbatim
+    in ``data``, replaced by a code-running pickle of the same length (unpickling stops at its
+    STOP opcode; zero bytes pad it). A store that keeps pickles inside one database file (a row
+    of SQLite, say) cannot be forged byte-wise by the other damages, only by this one."""
+    evil = evil_pickle(marker)
+    out: list[tuple[str, bytes]] = []
+    for value in values:
+        for proto, blob in ((p, b) for p in range(2, pickle.HIGHEST_PROTOCOL + 1)
+                            for b in _pickles(value, p)):
+            at = data.find(blob)
+            if at >= 0 and len(blob) >= len(evil):
+                forged = evil + b"\x00" * (len(blob) - len(evil))
+                out.append((f"a stored value's pickle (protocol {proto}, {len(blob)} bytes) "
+                            "replaced in place by a code-running pickle of the same length",
+                            data[:at] + forged + data[at + len(blob):]))
+                break
+        if out:
+            return out  # one planted value per file is enough to judge the clause
+    return out
+
+
+def _pickles(value: Any, proto: int) -> tuple[bytes, ...]:
+    """How stores write ``value``'s pickle: as dumped, or shrunk by pickletools.optimize
+    (diskcache does that)."""
+    blob = pickle.dumps(value, protocol=proto)
+    return (blob, pickletools.optimize(blob))
 
 
 def where_differ(got: Any, want: Any, path: str = "value") -> str:

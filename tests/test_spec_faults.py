@@ -236,3 +236,49 @@ def test_diskcache_storage_is_damaged_as_a_whole_and_its_sqlite_errors_are_repor
     assert "DatabaseError" in violated(res)["DISK-CORRUPT-ENTRY"]
     assert "storage-level" in res.notes["DISK-CORRUPT-ENTRY"]
     assert "cache.db" in res.notes["DISK-CORRUPT-ENTRY"]
+
+
+# -- one database file holding raw pickles: a forged row runs code ----------------------------
+class PickleRows(Adapter):
+    """Every value pickled into one SQLite table, unpickled on read, no checksum (as sqlitedict
+    keeps them). Byte flips and truncations cannot forge a row; replacing a stored pickle in
+    place can, and then get runs the forger's code."""
+
+    capabilities = frozenset({CORE, PERSISTENT, PROCESSES, RICH_VALUES})
+    error_type = pickle.UnpicklingError
+
+    def create(self, storage: Path | None) -> Any:
+        import sqlite3
+
+        db = sqlite3.connect(str(Path(storage or ".") / "rows.db"), isolation_level=None,
+                             check_same_thread=False)  # the harness calls from its threads
+        db.execute("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v BLOB)")
+        return db
+
+    def get(self, native: Any, key: Any) -> Any | None:
+        row = native.execute("SELECT v FROM t WHERE k = ?", (key,)).fetchone()
+        return None if row is None else pickle.loads(row[0])
+
+    def insert(self, native: Any, key: Any, value: Any) -> bool:
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        return native.execute("INSERT OR IGNORE INTO t VALUES (?, ?)", (key, blob)).rowcount == 1
+
+
+def test_a_pickle_forged_inside_a_database_file_is_caught(tmp_path: Path) -> None:
+    res = run(resolve_target(f"{__name__}:PickleRows"), "fault-corrupt-files", tmp_path,
+              {"SAFE-DISK-NO-CODE"})
+    # before planted_pickles, only byte-level damage reached this file, and the clause passed
+    assert "ran code" in violated(res).get("SAFE-DISK-NO-CODE", ""), res
+
+
+def test_planted_pickle_keeps_the_length_and_runs_code_when_read(tmp_path: Path) -> None:
+    from cachespec.spec._damage import planted_pickles
+
+    value = [0, b"\x00" * 512]
+    blob = pickle.dumps(value, protocol=4)
+    data = b"header" + blob + b"trailer"
+    [(kind, forged)] = planted_pickles(data, [value], tmp_path / "ran")
+    assert len(forged) == len(data) and forged.startswith(b"header") and "protocol 4" in kind
+    pickle.loads(forged[len(b"header"):])
+    assert (tmp_path / "ran").is_dir()
+    assert planted_pickles(b"no pickle here", [value], tmp_path / "x") == []

@@ -270,7 +270,13 @@ class ModelCheckedCache(RuleBasedStateMachine):
                 if matched:
                     judged(matched)
                 return
-            if entry is not None:  # an entry of another epoch survived: it is still there
+            if entry is not None:
+                # False says "present": this version's entry survived, unless another version's
+                # entry is what refused the insert (then this one is gone: look before judging)
+                probe = self.raw_get(subject, key) if other_version else entry.value
+                if probe is None or probe is ABSENT or not strict_equal(probe, entry.value):
+                    self.refused_absent(subject, key, value, other_version)
+                    return
                 entry.certain = True
                 entry.rejected.append(value)
                 return

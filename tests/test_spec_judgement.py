@@ -93,3 +93,24 @@ def test_a_raising_insert_is_not_blamed_on_the_get_after_it(tmp_path: Path) -> N
     everything_else = frozenset(c.id for c in spec.CLAUSES) - {"CORE-INSERT-NEW"}
     state = _burst_machine(tmp_path, everything_else)
     state.burst(0, ["", "other"], b"v")  # type: ignore[attr-defined]
+
+
+def test_an_insert_refused_by_another_versions_entry_is_not_blamed_on_this_version() -> None:
+    # torch's OnDiskCache: one file per key whatever the version; get deletes a file of another
+    # version, insert is refused while one exists. After v1 -> v0 -> v1 the v1 entry is gone
+    # (whether it survives is left open by the spec) and an insert is refused by v0's file: a
+    # VERSION-INSERTABLE violation. The model used to take that False for "v1's entry survived"
+    # and then blamed CORE-GET-INSERTED (a MUST) when get returned None.
+    pytest.importorskip("torch")
+    import cachespec.conformance  # noqa: F401 - registers the target names
+    from cachespec.spec import machine
+
+    Machine = machine("machine-cache", "torch-disk", ["CORE-GET-INSERTED", "VERSION-INSERTABLE"])
+    state = Machine()
+    state.start()
+    state.version_roundtrip(instance=0, key="", offset=1, value=(set(), set()))
+    state.set_version(offset=0)
+    state.set_version(offset=1)
+    with pytest.raises(AssertionError, match="VERSION-INSERTABLE"):
+        state.distinct_keys(instance=0, pair=("", " "), value=set())
+    state.teardown()

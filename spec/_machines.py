@@ -243,7 +243,9 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
         def distinct_keys(self, instance: int, pair: tuple[Any, Any], value: Any) -> None:
             self.scenario_distinct(instance, pair[0], pair[1], value)
 
-        @precondition(lambda self: self.big_inserts_done < 1 and self.big_size > 0)
+        # never conditioned on big_size: which rules exist must not depend on how fast the
+        # tour's probe ran, or a derandomized search would draw other programs on a busy machine
+        @precondition(lambda self: self.big_inserts_done < 1)
         @rule(instance=instances, key=keys_s, seed=st.integers(0, 2**32))
         def insert_big(self, instance: int, key: Any, seed: int) -> None:
             self.scenario_big(instance, key, seed)
@@ -322,13 +324,17 @@ def make_cache_machine(target: Target, workdir: Path, enabled: frozenset[str]
 def size_big_values(machine: type[CacheModelMachine], examples: int, budget: float = 10.0
                     ) -> int:
     """Size insert_big's value so that all examples' big inserts fit in ``budget`` seconds at
-    the rate the tour measured (at most 2 MiB; 0, i.e. no big inserts, below 128 KiB): a slow
-    target costs seconds here, not one slow insert per example."""
+    the rate the tour measured (at most 2 MiB; below 128 KiB, a token 4 KiB): a slow target
+    costs seconds here, not one slow insert per example. Only the size depends on the rate,
+    never whether the rule runs (the programs drawn stay the same on a loaded machine)."""
     per_byte = machine.probe_seconds / 65536
     size = 2 << 20 if per_byte <= 0 else min(int(budget / max(examples, 1) / per_byte), 2 << 20)
-    size = machine.limits.cap_value_size(size)
-    machine.big_size = size if size >= 1 << 17 else 0
+    size = size if size >= 1 << 17 else MIN_BIG
+    machine.big_size = machine.limits.cap_value_size(size)
     return machine.big_size
+
+
+MIN_BIG = 4096  #: insert_big's value when the target is too slow for big ones
 
 
 TOUR_PROGRAM = """state = CacheMachine()  # with replay_tour = True

@@ -93,6 +93,12 @@ class _Builtin:
     path: str = ""  #: module:attr of an adapter (its unavailable() says why it cannot run here)
 
 
+def _adapter(description: str, path: str, needs: tuple[str, ...], capabilities: frozenset[str],
+             limits: Limits = NO_LIMITS) -> _Builtin:
+    """A built-in adapter target; ``path`` also lets the listing ask it ``unavailable()``."""
+    return _Builtin(description, _adapter_target(path), needs, capabilities, limits, path)
+
+
 _BUILTINS: dict[str, _Builtin] = {
     "reference-memory": _Builtin(
         "cachespec.reference.InMemoryCache",
@@ -115,53 +121,49 @@ _BUILTINS: dict[str, _Builtin] = {
         "torch._inductor.cache.OnDiskCache",
         _class_target("torch._inductor.cache:OnDiskCache", "torch._inductor.cache.OnDiskCache"),
         ("torch",), _DISK),
-    "torch-caching-memory": _Builtin(
+    "torch-caching-memory": _adapter(
         "torch._inductor.runtime.caching.implementations._InMemoryCacheImpl (adapter)",
-        _adapter_target("cachespec.conformance.adapters.torch_caching:TorchCachingMemory"),
+        "cachespec.conformance.adapters.torch_caching:TorchCachingMemory",
         ("torch",), frozenset({"core", "rich-values", "threads"})),
-    "torch-caching-disk": _Builtin(
+    "torch-caching-disk": _adapter(
         "torch._inductor.runtime.caching.implementations._OnDiskCacheImpl (adapter)",
-        _adapter_target("cachespec.conformance.adapters.torch_caching:TorchCachingDisk"),
+        "cachespec.conformance.adapters.torch_caching:TorchCachingDisk",
         ("torch",), frozenset({"core", "files", "lock", "persistent", "processes", "threads",
                                "version"})),
-    "diskcache": _Builtin(
+    "diskcache": _adapter(
         "diskcache.Cache(directory), add() as insert (adapter)",
-        _adapter_target("cachespec.conformance.adapters.diskcache:DiskCacheAdapter"),
-        ("diskcache",), frozenset({"core", "persistent", "processes", "rich-values", "threads",
-                                   "typed-keys"})),
-    **{name: _Builtin(description, _adapter_target(path), needs, caps, limits, path)
-       for name, (description, path, needs, caps, limits) in {
-        "cachelib-fs": (
-            "cachelib.FileSystemCache(dir, threshold=0, default_timeout=0): add() as insert "
-            "(adapter)", "cachespec.conformance.adapters.cachelib:CachelibWriteOnce",
-            ("cachelib",), (_FILE_DB - {"typed-keys"}) | {"files"}, NO_LIMITS),
-        "cachelib-fs-defaults": (
-            "cachelib.FileSystemCache(dir) with its defaults (prunes above 500 entries, entries "
-            "expire after 300 s): add() as insert (adapter)",
-            "cachespec.conformance.adapters.cachelib:CachelibDefaults",
-            ("cachelib",), (_FILE_DB - {"typed-keys"}) | {"files"}, NO_LIMITS),
-        "sqlite3": (
-            "Python's sqlite3: one table in one file, INSERT OR IGNORE as insert (adapter)",
-            "cachespec.conformance.adapters.sqlite:SQLiteAdapter", (), _FILE_DB, NO_LIMITS),
-        "sqlitedict": (
-            "sqlitedict.SqliteDict(file, autocommit=True): `if key not in d: d[key] = value` "
-            "as insert (adapter)", "cachespec.conformance.adapters.sqlitedict:SqliteDictAdapter",
-            ("sqlitedict",), _FILE_DB - {"typed-keys"}, NO_LIMITS),
-        "lmdb": (
-            "lmdb.Environment(dir): put(overwrite=False) as insert (adapter)",
-            "cachespec.conformance.adapters.lmdb:LMDBAdapter", ("lmdb",),
-            _FILE_DB - {"typed-keys", "rich-values"}, Limits(max_key_bytes=510)),
-        "redis": (
-            "Redis SET NX on a redis-server (CACHESPEC_REDIS_URL, or one started on a unix "
-            "socket): SET NX as insert (adapter)", "cachespec.conformance.adapters.redis:RedisAdapter",
-            ("redis",), frozenset({"core", "persistent", "processes", "threads"}),
-            Limits(max_value_bytes=512 << 20)),
-        "torch-local-backend": (
-            "torch._inductor.remote_cache.LocalCacheBackend: put as insert, get as get "
-            "(adapter; a put-overwrite cache)",
-            "cachespec.conformance.adapters.torch_remote:LocalBackendAdapter", ("torch",),
-            frozenset({"core", "files", "persistent", "processes", "threads"}), NO_LIMITS),
-    }.items()},
+        "cachespec.conformance.adapters.diskcache:DiskCacheAdapter",
+        ("diskcache",), _FILE_DB),
+    "cachelib-fs": _adapter(
+        "cachelib.FileSystemCache(dir, threshold=0, default_timeout=0): add() as insert "
+        "(adapter)", "cachespec.conformance.adapters.cachelib:CachelibWriteOnce",
+        ("cachelib",), (_FILE_DB - {"typed-keys"}) | {"files"}),
+    "cachelib-fs-defaults": _adapter(
+        "cachelib.FileSystemCache(dir) with its defaults (prunes above 500 entries, entries "
+        "expire after 300 s): add() as insert (adapter)",
+        "cachespec.conformance.adapters.cachelib:CachelibDefaults",
+        ("cachelib",), (_FILE_DB - {"typed-keys"}) | {"files"}),
+    "sqlite3": _adapter(
+        "Python's sqlite3: one table in one file, INSERT OR IGNORE as insert (adapter)",
+        "cachespec.conformance.adapters.sqlite:SQLiteAdapter", (), _FILE_DB),
+    "sqlitedict": _adapter(
+        "sqlitedict.SqliteDict(file, autocommit=True): `if key not in d: d[key] = value` "
+        "as insert (adapter)", "cachespec.conformance.adapters.sqlitedict:SqliteDictAdapter",
+        ("sqlitedict",), _FILE_DB - {"typed-keys"}),
+    "lmdb": _adapter(
+        "lmdb.Environment(dir): put(overwrite=False) as insert (adapter)",
+        "cachespec.conformance.adapters.lmdb:LMDBAdapter", ("lmdb",),
+        _FILE_DB - {"typed-keys", "rich-values"}, Limits(max_key_bytes=510)),
+    "redis": _adapter(
+        "Redis SET NX on a redis-server (CACHESPEC_REDIS_URL, or one started on a unix "
+        "socket): SET NX as insert (adapter)", "cachespec.conformance.adapters.redis:RedisAdapter",
+        ("redis",), frozenset({"core", "persistent", "processes", "threads"}),
+        Limits(max_value_bytes=512 << 20)),
+    "torch-local-backend": _adapter(
+        "torch._inductor.remote_cache.LocalCacheBackend: put as insert, get as get "
+        "(adapter; a put-overwrite cache)",
+        "cachespec.conformance.adapters.torch_remote:LocalBackendAdapter", ("torch",),
+        frozenset({"core", "files", "persistent", "processes", "threads"})),
 }
 
 BUILTIN_TARGETS: tuple[str, ...] = tuple(_BUILTINS)

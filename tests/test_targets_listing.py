@@ -113,3 +113,15 @@ def test_an_unavailable_adapter_is_listed_with_its_reason(
 
 def _unresolvable(name: str) -> object:
     raise AssertionError(f"listing {name!r} must not build it")
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    # `cachespec targets | head -1`; here the reader is gone before anything is written, so the
+    # listing meets the closed pipe for certain
+    proc = subprocess.Popen([sys.executable, "-m", "cachespec", "targets"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "internal error" not in err and "Exception" not in err, err
